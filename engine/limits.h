@@ -1,0 +1,58 @@
+// Every bound leadlog enforces, in one place (DESIGN.md invariant 10). Each
+// has a unit in its name and a test at the limit beside the code enforcing it.
+//
+// Thread-safe: constants only.
+//
+//   if (bytes.size() > kEventBytesMax) return ResourceExhausted(...);
+#ifndef LEADLOG_ENGINE_LIMITS_H_
+#define LEADLOG_ENGINE_LIMITS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace leadlog {
+
+// --- Events in (consumers/codec) ---
+// Largest accepted message value. Segment's own per-call limit is 32 KiB.
+inline constexpr size_t kEventBytesMax = 32 * 1024;
+// Deepest accepted JSON nesting (objects and arrays) in a message.
+inline constexpr int kJsonDepthMax = 32;
+// Longest messageId, userId, anonymousId, previousId, groupId.
+inline constexpr size_t kIdBytesMax = 256;
+// Longest track/page name.
+inline constexpr size_t kEventNameBytesMax = 256;
+
+// --- Batching (consumers/) ---
+// Default and ceiling of events per appended batch (group commit).
+inline constexpr int kBatchEventsDefault = 1000;
+inline constexpr int kBatchEventsMax = 10000;
+// Default and ceiling of the time a batch may stay open.
+inline constexpr int kBatchIntervalMsDefault = 5;
+inline constexpr int kBatchIntervalMsMax = 1000;
+// Bytes of decoded batches queued between the poll and the write thread;
+// beyond this the consumer pauses its partitions.
+inline constexpr size_t kInflightBytesDefault = 64 * 1024 * 1024;
+inline constexpr size_t kInflightBytesMax = 1024 * 1024 * 1024;
+
+// --- Storage (engine/) ---
+// Raw bytes kept in a dead-letter record; longer values are cut and their
+// original size recorded.
+inline constexpr size_t kDeadLetterRawBytesMax = 1024 * 1024;
+// How long an event id is remembered for dedup, by log time.
+inline constexpr int64_t kDedupWindowMsDefault = 7LL * 24 * 3600 * 1000;
+// Longest Kafka topic name (Kafka's own limit).
+inline constexpr size_t kTopicBytesMax = 249;
+// Most records one ReadRange call may visit.
+inline constexpr uint64_t kReadRangeRecordsMax = 1'000'000;
+
+static_assert(kBatchEventsDefault <= kBatchEventsMax);
+static_assert(kBatchIntervalMsDefault <= kBatchIntervalMsMax);
+static_assert(kInflightBytesDefault <= kInflightBytesMax);
+static_assert(kEventBytesMax <= kDeadLetterRawBytesMax,
+              "a dead letter must be able to keep any accepted-size message whole");
+static_assert(kInflightBytesDefault >= kBatchEventsMax * kEventBytesMax / 8,
+              "the in-flight queue must hold at least a few full batches");
+
+}  // namespace leadlog
+
+#endif  // LEADLOG_ENGINE_LIMITS_H_
