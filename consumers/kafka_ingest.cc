@@ -1,1 +1,372 @@
-// placeholder: being written
+#include "consumers/kafka_ingest.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <iostream>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "consumers/internal/batch_queue.h"
+#include "engine/status_macros.h"
+
+namespace leadlog {
+
+using internal::BatchQueue;
+using internal::QueuedBatch;
+
+namespace {
+
+// Counts dead-letter deliveries (librdkafka calls it from producer->poll).
+class DeliveryCounter : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& message) override {
+    if (message.err() == RdKafka::ERR_NO_ERROR) {
+      delivered.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      failed.fetch_add(1, std::memory_order_relaxed);
+      std::cerr << "leadlog: dead-letter publish failed: " << message.errstr() << "\n";
+    }
+  }
+  std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> failed{0};
+};
+
+// Logs consumer-side errors; librdkafka retries them by itself.
+class ErrorLogger : public RdKafka::EventCb {
+ public:
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() != RdKafka::Event::EVENT_ERROR) return;
+    errors.fetch_add(1, std::memory_order_relaxed);
+    std::cerr << "leadlog: kafka: " << RdKafka::err2str(event.err()) << ": " << event.str() << "\n";
+  }
+  std::atomic<uint64_t> errors{0};
+};
+
+std::string HeaderValue(const RdKafka::Headers* headers, const std::string& name) {
+  if (headers == nullptr) return std::string();
+  RdKafka::Headers::Header header = headers->get_last(name);
+  if (header.err() != RdKafka::ERR_NO_ERROR || header.value() == nullptr) return std::string();
+  return std::string(static_cast<const char*>(header.value()), header.value_size());
+}
+
+}  // namespace
+
+class KafkaIngest::Impl : public RdKafka::RebalanceCb {
+ public:
+  Impl(const KafkaIngestOptions& options, EventLog* log)
+      : options_(options),
+        log_(log),
+        clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
+        queue_(options.inflight_bytes_max),
+        builder_(options.batch) {}
+
+  absl::Status Init();
+  absl::Status Run(const std::atomic<bool>& stop_requested);
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override;
+
+  IngestCounters counters() const;
+  std::vector<PartitionId> Assignment() const {
+    absl::MutexLock lock(&mu_);
+    return assignment_;
+  }
+
+ private:
+  void WriterLoop();
+  void PublishDeadLetters(const AppendBatch& batch);
+  void CommitAdvisory(const AppendBatch& batch);
+  void CloseBatch();
+  void CloseBatchAndDrain();
+  void Backpressure();
+  void ReportProgress();
+  absl::Status FatalError() const {
+    absl::MutexLock lock(&mu_);
+    return fatal_;
+  }
+
+  const KafkaIngestOptions options_;
+  EventLog* const log_;
+  Clock* const clock_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<RdKafka::Producer> dead_letter_producer_;
+  DeliveryCounter delivery_counter_;
+  ErrorLogger error_logger_;
+  BatchQueue queue_;
+  BatchBuilder builder_;  // poll thread only
+  int64_t batch_opened_ms_ = 0;
+  int64_t last_progress_ms_ = 0;
+  bool paused_ = false;
+  std::thread writer_;
+
+  std::atomic<uint64_t> messages_{0}, appended_{0}, duplicates_{0}, dead_letters_{0},
+      batches_{0}, pauses_{0}, rebalances_{0}, dropped_on_loss_{0};
+
+  mutable absl::Mutex mu_;
+  std::vector<PartitionId> assignment_ ABSL_GUARDED_BY(mu_);
+  absl::Status fatal_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::Status KafkaIngest::Impl::Init() {
+  KafkaProperties props = {
+      {"bootstrap.servers", options_.brokers},
+      {"group.id", options_.group},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"fetch.wait.max.ms", "100"},
+      {"queued.max.messages.kbytes", "65536"},
+      {"log_level", "4"},
+  };
+  props.insert(props.end(), options_.properties.begin(), options_.properties.end());
+  ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::Conf> conf, MakeKafkaConf(props));
+  std::string error;
+  conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), error);
+  conf->set("event_cb", static_cast<RdKafka::EventCb*>(&error_logger_), error);
+  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (consumer_ == nullptr) return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", error));
+  RETURN_IF_ERROR(CheckBrokersReachable(consumer_.get(), options_.brokers, options_.broker_timeout_ms));
+
+  if (!options_.dead_letter_topic.empty()) {
+    KafkaProperties producer_props = {{"bootstrap.servers", options_.brokers},
+                                      {"enable.idempotence", "true"},
+                                      {"linger.ms", "5"},
+                                      {"log_level", "4"}};
+    for (const auto& p : options_.properties) {
+      // Consumer-only properties would make the producer conf fail.
+      if (p.first.rfind("session.", 0) == 0 || p.first.rfind("heartbeat.", 0) == 0 ||
+          p.first.rfind("group.", 0) == 0 || p.first.rfind("fetch.", 0) == 0 ||
+          p.first.rfind("auto.offset", 0) == 0 || p.first.rfind("partition.assignment", 0) == 0 ||
+          p.first.rfind("max.poll", 0) == 0 || p.first.rfind("isolation", 0) == 0) {
+        continue;
+      }
+      producer_props.push_back(p);
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::Conf> pconf, MakeKafkaConf(producer_props));
+    pconf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&delivery_counter_), error);
+    dead_letter_producer_.reset(RdKafka::Producer::create(pconf.get(), error));
+    if (dead_letter_producer_ == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("dead-letter producer: ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void KafkaIngest::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                                     std::vector<RdKafka::TopicPartition*>& partitions) {
+  rebalances_.fetch_add(1, std::memory_order_relaxed);
+  const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+  if (err == RdKafka::ERR__REVOKE_PARTITIONS && consumer->assignment_lost()) {
+    // Another member may own these partitions already: what we hold is stale.
+    dropped_on_loss_ += builder_.messages() + queue_.Discard();
+    builder_.Take();
+    queue_.WaitIdle();
+  } else {
+    // Write everything consumed so far, so stored offsets are final.
+    CloseBatchAndDrain();
+  }
+  absl::Status status;
+  if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+    for (RdKafka::TopicPartition* tp : partitions) {
+      std::optional<KafkaOffset> stored =
+          log_->StoredOffset(ShardForPartition(PartitionId(tp->partition())), tp->topic());
+      tp->set_offset(stored ? stored->value()
+                            : (options_.start_from_beginning ? RdKafka::Topic::OFFSET_BEGINNING
+                                                             : RdKafka::Topic::OFFSET_END));
+    }
+    status = cooperative ? KafkaStatus(consumer->incremental_assign(partitions), "incremental assign")
+                         : KafkaStatus(consumer->assign(partitions), "assign");
+  } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
+    status = cooperative ? KafkaStatus(consumer->incremental_unassign(partitions),
+                                       "incremental unassign")
+                         : KafkaStatus(consumer->unassign(), "unassign");
+  } else {
+    status = KafkaStatus(consumer->unassign(), "unassign after rebalance error");
+  }
+  if (!status.ok()) std::cerr << "leadlog: rebalance: " << status << "\n";
+  std::vector<RdKafka::TopicPartition*> current;
+  consumer->assignment(current);
+  absl::MutexLock lock(&mu_);
+  assignment_.clear();
+  for (RdKafka::TopicPartition* tp : current) assignment_.push_back(PartitionId(tp->partition()));
+  RdKafka::TopicPartition::destroy(current);
+  paused_ = false;
+}
+
+void KafkaIngest::Impl::PublishDeadLetters(const AppendBatch& batch) {
+  if (dead_letter_producer_ == nullptr) return;
+  for (const PendingDeadLetter& dead : batch.dead_letters) {
+    const v1::DeadLetter& letter = dead.letter;
+    RdKafka::Headers* headers = RdKafka::Headers::create();
+    headers->add("leadlog-reason", letter.reason());
+    headers->add("leadlog-field", letter.field());
+    headers->add("leadlog-source-topic", letter.source().topic());
+    headers->add("leadlog-source-partition", std::to_string(letter.source().partition()));
+    headers->add("leadlog-source-offset", std::to_string(letter.source().offset()));
+    RdKafka::ErrorCode err = dead_letter_producer_->produce(
+        options_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        const_cast<char*>(letter.raw().data()), letter.raw().size(), letter.key().data(),
+        letter.key().size(), 0, headers, nullptr);
+    if (err != RdKafka::ERR_NO_ERROR) {
+      delete headers;  // ownership passes to librdkafka only on success
+      delivery_counter_.failed.fetch_add(1, std::memory_order_relaxed);
+      std::cerr << "leadlog: " << KafkaStatus(err, "dead-letter publish") << "\n";
+    }
+  }
+  dead_letter_producer_->poll(0);
+}
+
+void KafkaIngest::Impl::CommitAdvisory(const AppendBatch& batch) {
+  std::vector<RdKafka::TopicPartition*> offsets;
+  for (const OffsetUpdate& update : batch.offsets) {
+    offsets.push_back(RdKafka::TopicPartition::create(
+        update.topic, PartitionForShard(update.shard).value(), update.next_offset.value()));
+  }
+  if (!offsets.empty()) consumer_->commitAsync(offsets);
+  RdKafka::TopicPartition::destroy(offsets);
+}
+
+void KafkaIngest::Impl::WriterLoop() {
+  while (std::optional<QueuedBatch> item = queue_.Pop()) {
+    PublishDeadLetters(item->batch);
+    absl::StatusOr<AppendResult> result = log_->Append(item->batch);
+    if (!result.ok()) {
+      {
+        absl::MutexLock lock(&mu_);
+        fatal_ = result.status();
+      }
+      queue_.Close();
+      queue_.Done(item->bytes);
+      return;
+    }
+    appended_ += result->appended;
+    duplicates_ += result->duplicates;
+    dead_letters_ += result->dead_letters;
+    batches_ += 1;
+    CommitAdvisory(item->batch);
+    queue_.Done(item->bytes);
+  }
+}
+
+void KafkaIngest::Impl::CloseBatch() {
+  if (builder_.empty()) return;
+  QueuedBatch item;
+  item.bytes = builder_.bytes();
+  item.messages = builder_.messages();
+  item.batch = builder_.Take();
+  queue_.Push(std::move(item));
+}
+
+void KafkaIngest::Impl::CloseBatchAndDrain() {
+  CloseBatch();
+  queue_.WaitIdle();
+}
+
+void KafkaIngest::Impl::Backpressure() {
+  size_t queued = queue_.bytes();
+  bool pause = !paused_ && queued >= options_.inflight_bytes_max;
+  bool resume = paused_ && queued <= options_.inflight_bytes_max / 2;
+  if (!pause && !resume) return;
+  std::vector<RdKafka::TopicPartition*> partitions;
+  consumer_->assignment(partitions);
+  RdKafka::ErrorCode err = pause ? consumer_->pause(partitions) : consumer_->resume(partitions);
+  RdKafka::TopicPartition::destroy(partitions);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    std::cerr << "leadlog: " << KafkaStatus(err, pause ? "pause" : "resume") << "\n";
+    return;
+  }
+  paused_ = pause;
+  if (pause) pauses_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void KafkaIngest::Impl::ReportProgress() {
+  if (!options_.progress || options_.progress_interval_ms <= 0) return;
+  int64_t now = clock_->MonotonicMs();
+  if (now - last_progress_ms_ < options_.progress_interval_ms) return;
+  last_progress_ms_ = now;
+  options_.progress(counters());
+}
+
+absl::Status KafkaIngest::Impl::Run(const std::atomic<bool>& stop_requested) {
+  RETURN_IF_ERROR(KafkaStatus(consumer_->subscribe({options_.topic}), "subscribe"));
+  writer_ = std::thread([this] { WriterLoop(); });
+  last_progress_ms_ = clock_->MonotonicMs();
+  while (!stop_requested.load(std::memory_order_relaxed) && FatalError().ok()) {
+    Backpressure();
+    int64_t now = clock_->MonotonicMs();
+    int timeout_ms = 100;
+    if (!builder_.empty()) {
+      timeout_ms = static_cast<int>(std::max<int64_t>(
+          0, std::min<int64_t>(100, batch_opened_ms_ + options_.batch.batch_interval_ms - now)));
+    }
+    std::unique_ptr<RdKafka::Message> message(consumer_->consume(timeout_ms));
+    if (message->err() == RdKafka::ERR_NO_ERROR) {
+      if (builder_.empty()) batch_opened_ms_ = clock_->MonotonicMs();
+      RawMessage raw;
+      raw.topic = message->topic_name();
+      raw.partition = PartitionId(message->partition());
+      raw.offset = KafkaOffset(message->offset());
+      if (message->key() != nullptr) raw.key = *message->key();
+      raw.value = absl::string_view(static_cast<const char*>(message->payload()), message->len());
+      raw.content_type = ContentTypeFromHeader(HeaderValue(message->headers(), "content-type"));
+      builder_.Add(raw);
+      messages_.fetch_add(1, std::memory_order_relaxed);
+    } else if (message->err() != RdKafka::ERR__TIMED_OUT) {
+      std::cerr << "leadlog: " << KafkaStatus(message->err(), "consume") << "\n";
+    }
+    if (builder_.full() || (!builder_.empty() && clock_->MonotonicMs() - batch_opened_ms_ >=
+                                                     options_.batch.batch_interval_ms)) {
+      CloseBatch();
+    }
+    ReportProgress();
+  }
+  // Orderly stop: write what was consumed, then leave the group (close()
+  // revokes through rebalance_cb, which drains again).
+  if (FatalError().ok()) CloseBatchAndDrain();
+  consumer_->close();
+  queue_.Close();
+  writer_.join();
+  if (dead_letter_producer_ != nullptr) dead_letter_producer_->flush(10000);
+  return FatalError();
+}
+
+IngestCounters KafkaIngest::Impl::counters() const {
+  IngestCounters c;
+  c.messages = messages_.load();
+  c.appended = appended_.load();
+  c.duplicates = duplicates_.load();
+  c.dead_letters = dead_letters_.load();
+  c.batches = batches_.load();
+  c.pauses = pauses_.load();
+  c.rebalances = rebalances_.load();
+  c.dropped_on_loss = dropped_on_loss_.load();
+  c.dead_letters_published = delivery_counter_.delivered.load();
+  c.dead_letter_publish_errors = delivery_counter_.failed.load();
+  c.consumer_errors = error_logger_.errors.load();
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<KafkaIngest>> KafkaIngest::Create(const KafkaIngestOptions& options,
+                                                                 EventLog* log) {
+  if (options.brokers.empty()) return absl::InvalidArgumentError("brokers: required");
+  if (options.topic.empty()) return absl::InvalidArgumentError("topic: required");
+  if (options.group.empty()) return absl::InvalidArgumentError("group: required");
+  if (options.inflight_bytes_max < 1 || options.inflight_bytes_max > kInflightBytesMax) {
+    return absl::InvalidArgumentError(absl::StrCat("inflight_bytes_max: ", options.inflight_bytes_max,
+                                                   " is outside [1, ", kInflightBytesMax, "]"));
+  }
+  RETURN_IF_ERROR(ValidateBatchOptions(options.batch));
+  auto impl = std::make_unique<Impl>(options, log);
+  RETURN_IF_ERROR(impl->Init());
+  return std::unique_ptr<KafkaIngest>(new KafkaIngest(std::move(impl)));
+}
+
+KafkaIngest::KafkaIngest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KafkaIngest::~KafkaIngest() = default;
+
+absl::Status KafkaIngest::Run() { return impl_->Run(stop_requested_); }
+IngestCounters KafkaIngest::counters() const { return impl_->counters(); }
+std::vector<PartitionId> KafkaIngest::Assignment() const { return impl_->Assignment(); }
+
+}  // namespace leadlog

@@ -1,1 +1,54 @@
-int main() { return 0; }
+// leadlog: one binary, many commands. See README.md "Commands".
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "deploy/leadlog/commands.h"
+
+namespace {
+
+struct Command {
+  int (*run)(const leadlog::cli::Args&);
+  const char* summary;
+};
+
+const std::map<std::string, Command>& Commands() {
+  using namespace leadlog::cli;
+  static const std::map<std::string, Command> commands = {
+      {"broker", {Broker, "run a standalone in-memory Kafka-protocol broker"}},
+      {"serve", {Serve, "ingest leadlog.events into the log (embedded broker without --brokers)"}},
+      {"demo", {Demo, "generate a realistic B2B workload to a broker or as JSON lines"}},
+      {"ingest", {Ingest, "ingest JSON lines from a file or stdin, without Kafka"}},
+      {"stats", {Stats, "events appended, duplicates, dead letters, positions, offsets"}},
+      {"verify", {Verify, "check the log's consistency; non-zero exit naming what is wrong"}},
+      {"dead-letters", {DeadLetters, "list stored dead letters"}},
+      {"log", {Log, "print log records (all, one shard, or one lead) as JSON lines"}},
+  };
+  return commands;
+}
+
+void PrintHelp(std::ostream& out) {
+  out << "usage: leadlog <command> [flags]   (leadlog <command> --help for its flags)\n\ncommands:\n";
+  for (const auto& [name, command] : Commands()) out << "  " << name << "  " << command.summary << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintHelp(std::cerr);
+    return leadlog::cli::kExitUsage;
+  }
+  std::string name = argv[1];
+  if (name == "help" || name == "--help" || name == "-h") {
+    PrintHelp(std::cout);
+    return 0;
+  }
+  auto it = Commands().find(name);
+  if (it == Commands().end()) {
+    std::cerr << "leadlog: unknown command \"" << name << "\" (try leadlog help)\n";
+    return leadlog::cli::kExitUsage;
+  }
+  return it->second.run(leadlog::cli::Args(argv + 2, argv + argc));
+}

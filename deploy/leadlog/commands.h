@@ -1,0 +1,40 @@
+// The `leadlog` subcommands. Each takes the arguments after its name and
+// returns the process exit code: 0 success, 1 failure, 2 usage error. Errors
+// are one line on stderr: "leadlog <command>: <what>".
+#ifndef LEADLOG_DEPLOY_LEADLOG_COMMANDS_H_
+#define LEADLOG_DEPLOY_LEADLOG_COMMANDS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "deploy/leadlog/cli_args.h"
+#include "engine/event_log.h"
+
+namespace leadlog::cli {
+
+using Args = std::vector<std::string>;
+
+int Broker(const Args& args);
+int Serve(const Args& args);
+int Demo(const Args& args);
+int Ingest(const Args& args);
+int Stats(const Args& args);
+int Verify(const Args& args);
+int DeadLetters(const Args& args);
+int Log(const Args& args);
+
+// Helpers shared by the commands.
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+int Fail(const std::string& command, const absl::Status& status);
+// Parses; on error prints it with the usage and returns false.
+bool ParseOrUsage(CliArgs& args, const Args& argv, int* exit_code);
+absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const std::string& data_dir, bool read_only,
+                                                  bool sync_per_batch);
+
+}  // namespace leadlog::cli
+
+#endif  // LEADLOG_DEPLOY_LEADLOG_COMMANDS_H_

@@ -1,0 +1,37 @@
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "deploy/leadlog/commands.h"
+
+namespace leadlog::cli {
+
+int Fail(const std::string& command, const absl::Status& status) {
+  std::cerr << "leadlog " << command << ": " << status.message() << "\n";
+  return kExitFailure;
+}
+
+bool ParseOrUsage(CliArgs& args, const Args& argv, int* exit_code) {
+  for (const std::string& a : argv) {
+    if (a == "--help" || a == "-h") {
+      std::cout << args.Usage();
+      *exit_code = 0;
+      return false;
+    }
+  }
+  absl::Status status = args.Parse(argv);
+  if (status.ok()) return true;
+  std::cerr << "leadlog: " << status.message() << "\n" << args.Usage();
+  *exit_code = kExitUsage;
+  return false;
+}
+
+absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const std::string& data_dir, bool read_only,
+                                                  bool sync_per_batch) {
+  EventLogOptions options;
+  options.data_dir = data_dir;
+  options.read_only = read_only;
+  options.sync_per_batch = sync_per_batch;
+  return EventLog::Open(options);
+}
+
+}  // namespace leadlog::cli

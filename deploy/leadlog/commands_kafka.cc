@@ -1,0 +1,281 @@
+// Commands that talk Kafka: broker, serve, demo.
+#include <librdkafka/rdkafkacpp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "consumers/codec.h"
+#include "consumers/embedded_broker.h"
+#include "consumers/kafka_ingest.h"
+#include "consumers/kafka_util.h"
+#include "consumers/workload.h"
+#include "deploy/leadlog/commands.h"
+#include "engine/status_macros.h"
+
+namespace leadlog::cli {
+namespace {
+
+// Set by SIGTERM/SIGINT; the ingest (if running) is stopped through it too.
+std::atomic<bool> g_stop{false};
+std::atomic<KafkaIngest*> g_ingest{nullptr};
+
+void OnSignal(int) {
+  g_stop.store(true);
+  if (KafkaIngest* ingest = g_ingest.load()) ingest->Stop();
+}
+
+void InstallSignalHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+}
+
+// Prints the bootstrap line on stdout (flushed: scripts wait for it) and
+// optionally writes it to a file, for tests and scripts.
+absl::Status AnnounceBootstrap(const std::string& bootstrap, const std::string& file) {
+  std::cout << "kafka bootstrap: " << bootstrap << std::endl;
+  if (file.empty()) return absl::OkStatus();
+  std::string tmp = file + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << bootstrap << "\n";
+    if (!out.good()) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  }
+  if (rename(tmp.c_str(), file.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", file));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KafkaProperties> ParseProperties(const std::vector<std::string>& texts) {
+  KafkaProperties properties;
+  for (const std::string& text : texts) {
+    ASSIGN_OR_RETURN(auto property, ParseKafkaProperty(text));
+    properties.push_back(std::move(property));
+  }
+  return properties;
+}
+
+}  // namespace
+
+int Broker(const Args& argv) {
+  CliArgs args("broker");
+  args.String("partitions", "N", "partitions of leadlog.events and its companions", "8");
+  args.String("bootstrap-file", "FILE", "also write the bootstrap address to FILE");
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  auto partitions = args.GetInt("partitions", 1, 1024);
+  if (!partitions.ok()) return Fail("broker", partitions.status());
+  InstallSignalHandlers();
+  EmbeddedBrokerOptions options;
+  options.partitions = static_cast<int>(*partitions);
+  auto broker = EmbeddedBroker::Start(options);
+  if (!broker.ok()) return Fail("broker", broker.status());
+  if (auto s = AnnounceBootstrap((*broker)->bootstrap(), args.Get("bootstrap-file")); !s.ok()) {
+    return Fail("broker", s);
+  }
+  while (!g_stop.load()) pause();  // woken by the signal
+  return 0;
+}
+
+int Serve(const Args& argv) {
+  CliArgs args("serve");
+  args.String("data-dir", "DIR", "the log's directory (created if missing)").Required();
+  args.String("brokers", "LIST", "Kafka bootstrap servers; without it an embedded broker starts");
+  args.String("topic", "T", "the events topic", kEventsTopic);
+  args.String("group", "G", "the consumer group", "leadlog");
+  args.String("dead-letter-topic", "T", "topic for bad messages (\"\" = stored record only)",
+              kDeadLetterTopic);
+  args.String("partitions", "N", "partitions of the embedded broker's topics", "8");
+  args.String("batch-events", "N", "a batch closes at N messages", "1000");
+  args.String("batch-ms", "MS", "... or after MS milliseconds", "5");
+  args.String("inflight-mb", "MB", "queued batches before partitions pause", "64");
+  args.Bool("no-fsync", "do not fsync each batch (a machine crash may lose the last batches)");
+  args.String("bootstrap-file", "FILE", "also write the bootstrap address to FILE");
+  args.String("progress-ms", "MS", "print progress to stderr every MS ms (0 = never)", "10000");
+  args.Repeated("X", "KEY=VALUE", "librdkafka property (SASL/TLS, session.timeout.ms, ...)");
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  auto partitions = args.GetInt("partitions", 1, 1024);
+  auto batch_events = args.GetInt("batch-events", 1, kBatchEventsMax);
+  auto batch_ms = args.GetInt("batch-ms", 0, kBatchIntervalMsMax);
+  auto inflight_mb = args.GetInt("inflight-mb", 1, kInflightBytesMax >> 20);
+  auto progress_ms = args.GetInt("progress-ms", 0, 3600 * 1000);
+  auto properties = ParseProperties(args.GetAll("X"));
+  for (const absl::Status& s : {partitions.status(), batch_events.status(), batch_ms.status(),
+                                inflight_mb.status(), progress_ms.status(), properties.status()}) {
+    if (!s.ok()) return Fail("serve", s);
+  }
+  InstallSignalHandlers();
+  auto log = OpenLog(args.Get("data-dir"), false, !args.GetBool("no-fsync"));
+  if (!log.ok()) return Fail("serve", log.status());
+
+  KafkaIngestOptions options;
+  std::unique_ptr<EmbeddedBroker> broker;
+  if (args.Has("brokers")) {
+    options.brokers = args.Get("brokers");
+  } else {
+    EmbeddedBrokerOptions broker_options;
+    broker_options.partitions = static_cast<int>(*partitions);
+    broker_options.topics = {args.Get("topic"), args.Get("dead-letter-topic"), kActionsTopic};
+    if (args.Get("dead-letter-topic").empty()) broker_options.topics.erase(broker_options.topics.begin() + 1);
+    auto started = EmbeddedBroker::Start(broker_options);
+    if (!started.ok()) return Fail("serve", started.status());
+    broker = std::move(*started);
+    options.brokers = broker->bootstrap();
+    // The mock waits session.timeout.ms - 1 s per rebalance: keep it short.
+    options.properties = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "1000"}};
+    if (auto s = AnnounceBootstrap(broker->bootstrap(), args.Get("bootstrap-file")); !s.ok()) {
+      return Fail("serve", s);
+    }
+  }
+  options.topic = args.Get("topic");
+  options.group = args.Get("group");
+  options.dead_letter_topic = args.Get("dead-letter-topic");
+  options.batch.batch_events_max = static_cast<int>(*batch_events);
+  options.batch.batch_interval_ms = static_cast<int>(*batch_ms);
+  options.inflight_bytes_max = static_cast<size_t>(*inflight_mb) << 20;
+  options.properties.insert(options.properties.end(), properties->begin(), properties->end());
+  options.progress_interval_ms = static_cast<int>(*progress_ms);
+  options.progress = [](const IngestCounters& c) {
+    std::cerr << "leadlog serve: consumed " << c.messages << ", appended " << c.appended
+              << ", duplicates " << c.duplicates << ", dead letters " << c.dead_letters << "\n";
+  };
+  auto ingest = KafkaIngest::Create(options, log->get());
+  if (!ingest.ok()) return Fail("serve", ingest.status());
+  g_ingest.store(ingest->get());
+  if (g_stop.load()) (*ingest)->Stop();
+  absl::Status status = (*ingest)->Run();
+  g_ingest.store(nullptr);
+  IngestCounters c = (*ingest)->counters();
+  std::cerr << "leadlog serve: stopped; consumed " << c.messages << ", appended " << c.appended
+            << ", duplicates " << c.duplicates << ", dead letters " << c.dead_letters << "\n";
+  if (!status.ok()) return Fail("serve", status);
+  return 0;
+}
+
+namespace {
+
+// Publishes events to Kafka, keyed by lead, with an idempotent producer.
+class DemoPublisher : public RdKafka::DeliveryReportCb {
+ public:
+  absl::Status Init(const std::string& brokers, const KafkaProperties& extra) {
+    KafkaProperties props = {{"bootstrap.servers", brokers}, {"enable.idempotence", "true"},
+                             {"linger.ms", "20"},           {"log_level", "4"}};
+    props.insert(props.end(), extra.begin(), extra.end());
+    ASSIGN_OR_RETURN(auto conf, MakeKafkaConf(props));
+    std::string error;
+    conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), error);
+    producer_.reset(RdKafka::Producer::create(conf.get(), error));
+    if (producer_ == nullptr) return absl::InvalidArgumentError(absl::StrCat("producer: ", error));
+    return CheckBrokersReachable(producer_.get(), brokers, 10000);
+  }
+  absl::Status Publish(const std::string& topic, const std::string& key, const std::string& value,
+                       const char* content_type) {
+    RdKafka::Headers* headers = RdKafka::Headers::create();
+    headers->add("content-type", content_type);
+    while (true) {
+      RdKafka::ErrorCode err = producer_->produce(
+          topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+          const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, headers, nullptr);
+      if (err == RdKafka::ERR_NO_ERROR) break;
+      if (err != RdKafka::ERR__QUEUE_FULL) {
+        delete headers;
+        return KafkaStatus(err, "publish");
+      }
+      producer_->poll(50);  // local queue full: let deliveries drain
+    }
+    producer_->poll(0);
+    return absl::OkStatus();
+  }
+  absl::Status Flush() {
+    RETURN_IF_ERROR(KafkaStatus(producer_->flush(60000), "flush"));
+    if (failed_ > 0) return absl::UnavailableError(absl::StrCat(failed_, " messages not delivered"));
+    return absl::OkStatus();
+  }
+  void dr_cb(RdKafka::Message& message) override {
+    if (message.err() != RdKafka::ERR_NO_ERROR) ++failed_;
+  }
+
+ private:
+  std::unique_ptr<RdKafka::Producer> producer_;
+  uint64_t failed_ = 0;
+};
+
+}  // namespace
+
+int Demo(const Args& argv) {
+  CliArgs args("demo");
+  args.String("brokers", "LIST", "publish to these Kafka bootstrap servers");
+  args.String("topic", "T", "the events topic", kEventsTopic);
+  args.String("out", "FILE|-", "write Segment JSON lines instead of publishing");
+  args.String("format", "json|protobuf", "message format when publishing", "json");
+  args.String("leads", "N", "number of leads", "1000");
+  args.String("events", "N", "number of events", "20000");
+  args.String("seed", "N", "random seed (same seed, same workload)", "42");
+  args.Repeated("X", "KEY=VALUE", "librdkafka property for the producer");
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  if (args.Has("brokers") == args.Has("out")) {
+    return Fail("demo", absl::InvalidArgumentError("give exactly one of --brokers or --out"));
+  }
+  const std::string format = args.Get("format");
+  if (format != "json" && format != "protobuf") {
+    return Fail("demo", absl::InvalidArgumentError("--format: expected json or protobuf"));
+  }
+  auto leads = args.GetInt("leads", 1, 10'000'000);
+  auto events = args.GetInt("events", 1, 1'000'000'000);
+  auto seed = args.GetInt("seed", 0, INT64_MAX);
+  auto properties = ParseProperties(args.GetAll("X"));
+  for (const absl::Status& s : {leads.status(), events.status(), seed.status(), properties.status()}) {
+    if (!s.ok()) return Fail("demo", s);
+  }
+  WorkloadOptions options;
+  options.leads = static_cast<uint32_t>(*leads);
+  options.events = static_cast<uint64_t>(*events);
+  options.seed = static_cast<uint64_t>(*seed);
+  auto workload = Workload::Create(options);
+  if (!workload.ok()) return Fail("demo", workload.status());
+
+  DemoPublisher publisher;
+  std::ofstream file;
+  std::ostream* out = nullptr;
+  if (args.Has("brokers")) {
+    if (auto s = publisher.Init(args.Get("brokers"), *properties); !s.ok()) return Fail("demo", s);
+  } else if (args.Get("out") == "-") {
+    out = &std::cout;
+  } else {
+    file.open(args.Get("out"));
+    if (!file) return Fail("demo", absl::InternalError(absl::StrCat("cannot write ", args.Get("out"))));
+    out = &file;
+  }
+  v1::Event event;
+  uint64_t count = 0;
+  while ((*workload)->Next(&event)) {
+    ++count;
+    if (out != nullptr) {
+      *out << EncodeSegmentJson(event) << "\n";
+      continue;
+    }
+    bool json = format == "json";
+    absl::Status s = publisher.Publish(args.Get("topic"), PartitionKeyOf(event),
+                                       json ? EncodeSegmentJson(event) : event.SerializeAsString(),
+                                       json ? "application/json" : "application/x-protobuf");
+    if (!s.ok()) return Fail("demo", s);
+  }
+  if (out == nullptr) {
+    if (auto s = publisher.Flush(); !s.ok()) return Fail("demo", s);
+    std::cerr << "leadlog demo: published " << count << " events to " << args.Get("topic") << "\n";
+  } else if (!out->good()) {
+    return Fail("demo", absl::InternalError("write failed"));
+  }
+  return 0;
+}
+
+}  // namespace leadlog::cli

@@ -1,0 +1,364 @@
+// Integration through a real Kafka protocol peer (librdkafka's mock cluster):
+// produce -> KafkaIngest -> EventLog, read back.
+#include "consumers/kafka_ingest.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "consumers/embedded_broker.h"
+#include "engine/testing/status_matchers.h"
+#include "engine/testing/temp_dir.h"
+#include "engine/testing/wait.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace leadlog {
+namespace {
+
+using ::leadlog::testing::StatusIs;
+using ::leadlog::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr int kPartitions = 4;
+
+std::string TrackJson(int i, const std::string& name = "Page Viewed") {
+  return absl::StrCat("{\"type\":\"track\",\"messageId\":\"m-", i, "\",\"anonymousId\":\"a-", i % 97,
+                      "\",\"event\":\"", name, "\",\"timestamp\":\"2026-01-05T09:00:00Z\"}");
+}
+
+class Producer {
+ public:
+  explicit Producer(const std::string& brokers) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string error;
+    conf->set("bootstrap.servers", brokers, error);
+    conf->set("enable.idempotence", "true", error);
+    conf->set("linger.ms", "5", error);
+    producer_.reset(RdKafka::Producer::create(conf.get(), error));
+  }
+  void Send(const std::string& key, const std::string& value) {
+    while (producer_->produce(kEventsTopic, RdKafka::Topic::PARTITION_UA,
+                              RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+                              value.size(), key.data(), key.size(), 0, nullptr) ==
+           RdKafka::ERR__QUEUE_FULL) {
+      producer_->poll(10);
+    }
+  }
+  // Events i in [from, to) as JSON track calls.
+  void SendRange(int from, int to) {
+    for (int i = from; i < to; ++i) Send(absl::StrCat("a-", i % 97), TrackJson(i));
+    Flush();
+  }
+  void Flush() { ASSERT_EQ(producer_->flush(30000), RdKafka::ERR_NO_ERROR); }
+
+ private:
+  std::unique_ptr<RdKafka::Producer> producer_;
+};
+
+// Runs one KafkaIngest on its own thread.
+class RunningIngest {
+ public:
+  RunningIngest(const KafkaIngestOptions& options, EventLog* log) {
+    auto created = KafkaIngest::Create(options, log);
+    EXPECT_OK(created.status());
+    ingest_ = std::move(*created);
+    thread_ = std::thread([this] { status_ = ingest_->Run(); });
+  }
+  ~RunningIngest() { EXPECT_OK(Stop()); }
+  absl::Status Stop() {
+    if (thread_.joinable()) {
+      ingest_->Stop();
+      thread_.join();
+    }
+    return status_;
+  }
+  KafkaIngest* operator->() { return ingest_.get(); }
+
+ private:
+  std::unique_ptr<KafkaIngest> ingest_;
+  std::thread thread_;
+  absl::Status status_;
+};
+
+class KafkaIngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EmbeddedBrokerOptions broker_options;
+    broker_options.partitions = kPartitions;
+    auto broker = EmbeddedBroker::Start(broker_options);
+    ASSERT_OK(broker.status());
+    broker_ = std::move(*broker);
+    log_ = OpenLog();
+  }
+
+  std::unique_ptr<EventLog> OpenLog() {
+    EventLogOptions options;
+    options.data_dir = dir_.path() + "/db";
+    options.sync_per_batch = false;
+    auto log = EventLog::Open(options);
+    EXPECT_OK(log.status());
+    return log.ok() ? std::move(*log) : nullptr;
+  }
+
+  KafkaIngestOptions Options(const std::string& group = "it") {
+    KafkaIngestOptions options;
+    options.brokers = broker_->bootstrap();
+    options.group = group;
+    options.properties = {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "500"}};
+    return options;
+  }
+
+  uint64_t Appended() {
+    uint64_t total = 0;
+    for (ShardId shard : log_->Shards()) total += log_->Stats(shard).events_appended;
+    return total;
+  }
+
+  // event id -> number of records carrying it, over all shards.
+  absl::flat_hash_map<std::string, int> EventIdCounts() {
+    absl::flat_hash_map<std::string, int> counts;
+    for (ShardId shard : log_->Shards()) {
+      EXPECT_OK(log_->ReadRange(shard, Sequence(0), log_->Position(shard),
+                                [&](const v1::LogRecord& r) {
+                                  ++counts[r.event().event_id()];
+                                  return absl::OkStatus();
+                                }));
+    }
+    return counts;
+  }
+
+  void ExpectEachEventOnce(int from, int to) {
+    auto counts = EventIdCounts();
+    EXPECT_EQ(counts.size(), static_cast<size_t>(to - from));
+    for (int i = from; i < to; ++i) {
+      ASSERT_EQ(counts[absl::StrCat("m-", i)], 1) << "event m-" << i;
+    }
+    EXPECT_OK(log_->Verify());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::unique_ptr<EventLog> log_;
+};
+
+TEST_F(KafkaIngestTest, ProducedEventsAreIngestedExactlyOnceWithTheirOffsets) {
+  Producer(broker_->bootstrap()).SendRange(0, 3000);
+  RunningIngest ingest(Options(), log_.get());
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 3000; }, absl::Seconds(60)));
+  ASSERT_OK(ingest.Stop());
+  ExpectEachEventOnce(0, 3000);
+  int64_t stored = 0;
+  for (ShardId shard : log_->Shards()) {
+    stored += log_->StoredOffset(shard, kEventsTopic).value_or(KafkaOffset(0)).value();
+  }
+  EXPECT_EQ(stored, 3000) << "stored offsets must cover exactly what was consumed";
+  v1::LogRecord first;
+  ASSERT_OK(log_->ReadRange(log_->Shards()[0], Sequence(0), Sequence(1), [&](const v1::LogRecord& r) {
+    first = r;
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(first.source().topic(), kEventsTopic);
+  EXPECT_EQ(first.event().name(), "Page Viewed");
+}
+
+TEST_F(KafkaIngestTest, RepublishedMessageIdsAreCountedAsDuplicatesNotAppended) {
+  Producer producer(broker_->bootstrap());
+  producer.SendRange(0, 500);
+  producer.SendRange(0, 500);  // a producer retry storm: same messageIds again
+  RunningIngest ingest(Options(), log_.get());
+  ASSERT_TRUE(testing::WaitFor([&] { return ingest->counters().duplicates == 500; },
+                               absl::Seconds(60)));
+  ASSERT_OK(ingest.Stop());
+  EXPECT_EQ(ingest->counters().appended, 500u);
+  ExpectEachEventOnce(0, 500);
+}
+
+TEST_F(KafkaIngestTest, PoisonMessagesAreDeadLetteredAndIngestContinues) {
+  Producer producer(broker_->bootstrap());
+  producer.SendRange(0, 100);
+  producer.Send("a-1", "{\"type\":\"track\",\"anonymousId\":\"a-1\",\"event\":\"No Id\"}");
+  producer.Send("a-2", std::string("\xff\xfe garbage", 11));
+  producer.Send("a-3", "{\"type\":\"track\",\"messageId\":\"x\",\"anonymousId\":\"a\",\"event\":\"E\","
+                       "\"properties\":" + std::string(40, '[') + std::string(40, ']') + "}");
+  producer.Flush();
+  producer.SendRange(100, 200);
+  RunningIngest ingest(Options(), log_.get());
+  ASSERT_TRUE(testing::WaitFor([&] { return ingest->counters().appended == 200 &&
+                                            ingest->counters().dead_letters == 3; },
+                               absl::Seconds(60)));
+  ASSERT_TRUE(testing::WaitFor([&] { return ingest->counters().dead_letters_published == 3; },
+                               absl::Seconds(30)));
+  ASSERT_OK(ingest.Stop());
+  ExpectEachEventOnce(0, 200);
+  std::vector<std::string> fields;
+  for (ShardId shard : log_->Shards()) {
+    ASSERT_OK(log_->ReadDeadLetters(shard, [&](const v1::DeadLetter& d) {
+      fields.push_back(d.field());
+      EXPECT_FALSE(d.reason().empty());
+      EXPECT_EQ(d.source().topic(), kEventsTopic);
+      EXPECT_EQ(d.raw().size(), d.raw_size());
+      return absl::OkStatus();
+    }));
+  }
+  EXPECT_THAT(fields, ::testing::UnorderedElementsAre("messageId", "", ::testing::StartsWith("properties")));
+}
+
+TEST_F(KafkaIngestTest, RestartResumesFromStoredOffsetsNotKafkaCommits) {
+  Producer producer(broker_->bootstrap());
+  producer.SendRange(0, 400);
+  {
+    RunningIngest first(Options("group-a"), log_.get());
+    ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 400; }, absl::Seconds(60)));
+  }
+  producer.SendRange(400, 700);
+  // A new group has no committed offsets: only the stored ones prevent a
+  // re-read (which would show up as duplicates).
+  RunningIngest second(Options("group-b"), log_.get());
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 700; }, absl::Seconds(60)));
+  ASSERT_OK(second.Stop());
+  EXPECT_EQ(second->counters().duplicates, 0u);
+  EXPECT_EQ(second->counters().messages, 300u);
+  ExpectEachEventOnce(0, 700);
+}
+
+TEST_F(KafkaIngestTest, RebalanceBetweenTwoConsumersLosesAndDuplicatesNothing) {
+  Producer producer(broker_->bootstrap());
+  std::atomic<bool> producing{true};
+  std::atomic<int> produced{0};
+  std::thread feeder([&] {
+    Producer p(broker_->bootstrap());
+    for (int wave = 0; producing.load() && wave < 200; ++wave) {
+      p.SendRange(wave * 50, wave * 50 + 50);
+      produced = wave * 50 + 50;
+      // Keep the feed just ahead of ingest, so it spans both rebalances.
+      testing::WaitFor([&] { return !producing.load() || Appended() + 200 >= uint64_t(produced.load()); },
+                       absl::Seconds(30));
+    }
+  });
+  KafkaIngestOptions options = Options("rebalance");
+  options.batch.batch_events_max = 100;
+  auto a = std::make_unique<RunningIngest>(options, log_.get());
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() >= 500; }, absl::Seconds(60)));
+  auto b = std::make_unique<RunningIngest>(options, log_.get());  // join: partitions move
+  ASSERT_TRUE(testing::WaitFor([&] { return !(*b)->Assignment().empty(); }, absl::Seconds(60)));
+  uint64_t before_leave = Appended();
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() >= before_leave + 300; }, absl::Seconds(60)));
+  ASSERT_OK(a->Stop());  // leave: b takes everything
+  a.reset();
+  ASSERT_TRUE(testing::WaitFor([&] { return (*b)->Assignment().size() == kPartitions; },
+                               absl::Seconds(60)));
+  producing = false;
+  feeder.join();
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() == static_cast<uint64_t>(produced.load()); },
+                               absl::Seconds(60)));
+  ASSERT_OK(b->Stop());
+  EXPECT_GE((*b)->counters().rebalances, 2u);
+  ExpectEachEventOnce(0, produced.load());
+}
+
+// Forwards to a real log, but Append waits until released.
+class GatedLog : public EventLog {
+ public:
+  explicit GatedLog(EventLog* log) : log_(log) {}
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+  }
+  int appends_waiting() {
+    absl::MutexLock lock(&mu_);
+    return waiting_;
+  }
+  absl::StatusOr<AppendResult> Append(AppendBatch& batch) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++waiting_;
+      mu_.Await(absl::Condition(&open_));
+      --waiting_;
+    }
+    return log_->Append(batch);
+  }
+  absl::StatusOr<Sequence> AppendClockTick(ShardId shard) override { return log_->AppendClockTick(shard); }
+  absl::Status ReadRange(ShardId s, Sequence f, Sequence t,
+                         const std::function<absl::Status(const v1::LogRecord&)>& v) const override {
+    return log_->ReadRange(s, f, t, v);
+  }
+  absl::Status ReadLead(ShardId s, const LeadKey& l,
+                        const std::function<absl::Status(const v1::LogRecord&)>& v) const override {
+    return log_->ReadLead(s, l, v);
+  }
+  Sequence Position(ShardId s) const override { return log_->Position(s); }
+  std::optional<Sequence> LookupEventId(ShardId s, absl::string_view id) const override {
+    return log_->LookupEventId(s, id);
+  }
+  std::optional<KafkaOffset> StoredOffset(ShardId s, absl::string_view t) const override {
+    return log_->StoredOffset(s, t);
+  }
+  std::vector<ShardId> Shards() const override { return log_->Shards(); }
+  ShardStats Stats(ShardId s) const override { return log_->Stats(s); }
+  absl::Status ReadDeadLetters(ShardId s,
+                               const std::function<absl::Status(const v1::DeadLetter&)>& v) const override {
+    return log_->ReadDeadLetters(s, v);
+  }
+  absl::Status Verify(int problems_max) const override { return log_->Verify(problems_max); }
+
+ private:
+  EventLog* log_;
+  absl::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = false;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST_F(KafkaIngestTest, FullQueuePausesPartitionsAndBoundsWhatIsConsumed) {
+  Producer(broker_->bootstrap()).SendRange(0, 4000);
+  GatedLog gated(log_.get());
+  KafkaIngestOptions options = Options();
+  options.batch.batch_events_max = 100;
+  options.inflight_bytes_max = 64 * 1024;  // about two batches of these events
+  RunningIngest ingest(options, &gated);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return ingest->counters().pauses >= 1 && gated.appends_waiting() == 1; },
+      absl::Seconds(60)));
+  // The writer is stuck: what is consumed stays bounded by the queue, one
+  // open batch and what the poll loop held when it paused, not by the topic.
+  EXPECT_FALSE(testing::WaitFor([&] { return ingest->counters().messages >= 1500; },
+                                absl::Seconds(1)));
+  gated.Release();
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 4000; }, absl::Seconds(60)));
+  ASSERT_OK(ingest.Stop());
+  ExpectEachEventOnce(0, 4000);
+}
+
+TEST_F(KafkaIngestTest, StopWritesTheOpenBatchAndItsOffsets) {
+  Producer(broker_->bootstrap()).SendRange(0, 50);
+  KafkaIngestOptions options = Options();
+  options.batch.batch_events_max = kBatchEventsMax;
+  options.batch.batch_interval_ms = kBatchIntervalMsMax;  // the batch stays open
+  RunningIngest ingest(options, log_.get());
+  ASSERT_TRUE(testing::WaitFor([&] { return ingest->counters().messages == 50; }, absl::Seconds(60)));
+  ASSERT_OK(ingest.Stop());
+  EXPECT_EQ(Appended(), 50u);
+  ExpectEachEventOnce(0, 50);
+}
+
+TEST(KafkaIngestCreate, UnreachableBrokersAreUnavailable) {
+  TempDir dir;
+  EventLogOptions log_options;
+  log_options.data_dir = dir.path() + "/db";
+  auto log = EventLog::Open(log_options);
+  ASSERT_OK(log.status());
+  KafkaIngestOptions options;
+  options.brokers = "127.0.0.1:1";
+  options.broker_timeout_ms = 1000;
+  EXPECT_THAT(KafkaIngest::Create(options, log->get()).status(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("unreachable")));
+  options.brokers = "";
+  EXPECT_THAT(KafkaIngest::Create(options, log->get()).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("brokers")));
+}
+
+}  // namespace
+}  // namespace leadlog
