@@ -59,7 +59,10 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
       : options_(options),
         log_(log),
         clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
-        queue_(options.inflight_bytes_max),
+        // Pausing starts at inflight_bytes_max; the queue itself blocks the
+        // poll thread only at twice that, a hard bound that pausing keeps us
+        // from reaching except when a paused fetch still delivers.
+        queue_(2 * options.inflight_bytes_max),
         builder_(options.batch) {}
 
   absl::Status Init();
@@ -256,6 +259,7 @@ void KafkaIngest::Impl::CloseBatch() {
   item.messages = builder_.messages();
   item.batch = builder_.Take();
   queue_.Push(std::move(item));
+  Backpressure();
 }
 
 void KafkaIngest::Impl::CloseBatchAndDrain() {
@@ -319,6 +323,7 @@ absl::Status KafkaIngest::Impl::Run(const std::atomic<bool>& stop_requested) {
                                                      options_.batch.batch_interval_ms)) {
       CloseBatch();
     }
+    if (dead_letter_producer_ != nullptr) dead_letter_producer_->poll(0);  // delivery reports
     ReportProgress();
   }
   // Orderly stop: write what was consumed, then leave the group (close()

@@ -8,8 +8,11 @@
 // are advisory (committed after the append, for lag dashboards): on every
 // assignment the consumer seeks to the offsets stored in the log. On
 // revocation the open batch is closed and written before the partitions are
-// given up; on a lost assignment it is dropped. When the queue is full the
-// consumer pauses its partitions and resumes them at half.
+// given up; on a lost assignment it is dropped. When the queued bytes reach
+// inflight_bytes_max the consumer pauses its partitions and resumes them at
+// half; at twice the bound the poll thread blocks (a hard memory bound:
+// 2 x inflight_bytes_max + one open batch + librdkafka's fetch queue, set by
+// queued.max.messages.kbytes).
 //
 // Thread-safety: Run() on one thread; Stop() from any thread, including a
 // signal handler (it only stores an atomic flag); counters() from any thread.

@@ -94,6 +94,13 @@ struct OffsetUpdate {
   KafkaOffset next_offset;
 };
 
+// The lead keys an event is indexed under in by_lead, in this order and
+// each at most once: ForUser(user_id), ForAnonymous(anonymous_id), and for
+// an alias call ForUser(previous_id) (the user id being replaced); empty ids
+// are skipped. PendingEvent::lead_keys should be exactly this; Verify checks
+// the index against it.
+std::vector<LeadKey> IndexKeysOf(const v1::Event& event);
+
 struct AppendBatch {
   std::vector<PendingEvent> events;
   std::vector<PendingDeadLetter> dead_letters;
@@ -140,7 +147,9 @@ class EventLog {
   // Calls `visit` for records of `shard` with from <= sequence < to, in
   // sequence order, stopping at the first non-OK status it returns (which is
   // returned). Records are verified as they are read (sequence in key equals
-  // sequence in value): a mismatch or undecodable value is DataLoss.
+  // sequence in value, no gap): a mismatch or undecodable value is DataLoss.
+  // One call visits at most kReadRangeRecordsMax records (from, from+1, ...);
+  // to read further, call again from one past the last record visited.
   virtual absl::Status ReadRange(
       ShardId shard, Sequence from, Sequence to,
       const std::function<absl::Status(const v1::LogRecord&)>& visit) const = 0;

@@ -1,0 +1,88 @@
+// BatchWriter: turns one validated AppendBatch (or a clock tick) into one
+// RocksDB WriteBatch: dedup decisions, sequence and dead-letter id
+// assignment, log/by_lead/dedup/dead_letters/offset entries and the shard
+// states, then writes it.
+//
+// Thread-safety: none; one BatchWriter per Append, used under the
+// EventLog's append mutex.
+// Ownership: borrows the Store; Add* consume the contents of their
+// arguments.
+//
+//   BatchWriter writer(store, clock->NowMs(), window_ms, std::move(states));
+//   RETURN_IF_ERROR(writer.AddEvents(batch.events));
+//   RETURN_IF_ERROR(writer.Commit(/*sync=*/true));
+//   publish(writer.states());  // only now: memory follows disk
+#ifndef LEADLOG_ENGINE_INTERNAL_BATCH_WRITER_H_
+#define LEADLOG_ENGINE_INTERNAL_BATCH_WRITER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/event_log.h"
+#include "engine/internal/format.h"
+#include "engine/internal/store.h"
+#include "rocksdb/write_batch.h"
+
+namespace leadlog::internal {
+
+using ShardStates = absl::flat_hash_map<ShardId, ShardState>;
+
+// True when an id last appended at `then_ms` is still a duplicate at log
+// time `now_ms`: now_ms - then_ms < window_ms (no overflow).
+bool WithinDedupWindow(int64_t now_ms, int64_t then_ms, int64_t window_ms);
+
+// Cuts letter->raw to kDeadLetterRawBytesMax, keeping the original length in
+// raw_size (which is never made smaller than raw's length).
+void CutDeadLetterRaw(v1::DeadLetter* letter);
+
+class BatchWriter {
+ public:
+  // `states` must hold the current state of every shard the batch touches.
+  BatchWriter(const Store& store, int64_t now_ms, int64_t dedup_window_ms, ShardStates states);
+
+  // Skips duplicates (in the dedup window, or earlier in this batch) and
+  // puts the others: one MultiGet on dedup for the whole vector.
+  absl::Status AddEvents(std::vector<PendingEvent>& events);
+  absl::Status AddDeadLetters(std::vector<PendingDeadLetter>& letters);
+  absl::Status AddOffsets(const std::vector<OffsetUpdate>& offsets);
+  absl::StatusOr<Sequence> AddClockTick(ShardId shard);
+
+  // Puts every touched shard's state and writes the batch (sync: fsync the
+  // WAL). On error nothing was written.
+  absl::Status Commit(bool sync);
+
+  const AppendResult& result() const { return result_; }
+  // The shard states as they are on disk after a successful Commit.
+  const ShardStates& states() const { return states_; }
+
+ private:
+  ShardState& StateOf(ShardId shard);
+  // The log time of records appended to this shard in this batch.
+  int64_t LogTimeOf(const ShardState& state) const;
+  absl::Status Put(rocksdb::ColumnFamilyHandle* family, const std::string& key,
+                   absl::string_view value);
+  // Dedup entries already stored for each event (nullopt: none).
+  absl::StatusOr<std::vector<std::optional<DedupEntry>>> LookupStored(
+      const std::vector<PendingEvent>& events, const std::vector<size_t>& key_ends);
+  absl::Status PutEvent(PendingEvent& event, absl::string_view dedup_key);
+
+  const Store& store_;
+  const int64_t now_ms_;
+  const int64_t dedup_window_ms_;
+  ShardStates states_;
+  rocksdb::WriteBatch batch_;
+  AppendResult result_;
+  // Scratch, reused per entry.
+  std::string dedup_keys_;  // all dedup keys of the batch, back to back
+  std::string key_;
+  std::string value_;
+  v1::LogRecord header_;
+};
+
+}  // namespace leadlog::internal
+
+#endif  // LEADLOG_ENGINE_INTERNAL_BATCH_WRITER_H_

@@ -1,0 +1,120 @@
+#include "engine/internal/store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "engine/internal/format.h"
+#include "engine/status_macros.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+
+namespace leadlog::internal {
+namespace {
+
+constexpr const char* kOurFamilies[] = {kLogFamily, kByLeadFamily, kDedupFamily, kMetaFamily,
+                                        kDeadLettersFamily};
+
+rocksdb::DBOptions MakeDbOptions(bool read_only) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = !read_only;
+  options.create_missing_column_families = !read_only;
+  // RocksDB's own info LOG files; the default keeps 1000 of them.
+  options.keep_log_file_num = 10;
+  return options;
+}
+
+rocksdb::ColumnFamilyOptions MakeFamilyOptions(const std::string& name) {
+  rocksdb::ColumnFamilyOptions options;
+  // Keys of log, by_lead and dead_letters arrive mostly in order; dynamic
+  // level sizes keep space amplification low as the log grows.
+  options.level_compaction_dynamic_level_bytes = true;
+  if (name == kDedupFamily) {
+    // Point lookups of ids that are usually absent: a bloom filter saves a
+    // block read for each new event.
+    rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  }
+  return options;
+}
+
+bool HasDb(const std::string& data_dir) {
+  std::error_code error;
+  return std::filesystem::exists(std::filesystem::path(data_dir) / "CURRENT", error);
+}
+
+// Names of the column families to open: all existing ones (RocksDB requires
+// it for a writable open) plus leadlog's (created when missing).
+absl::StatusOr<std::vector<std::string>> FamiliesToOpen(const std::string& data_dir,
+                                                        bool read_only) {
+  std::vector<std::string> names;
+  if (HasDb(data_dir)) {
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(MakeDbOptions(read_only), data_dir, &names);
+    if (!s.ok()) return FromRocksStatus(s, data_dir, "list column families");
+  } else if (read_only) {
+    return absl::NotFoundError(absl::StrCat("no leadlog data in ", data_dir));
+  } else {
+    names.push_back(rocksdb::kDefaultColumnFamilyName);
+  }
+  for (const char* ours : kOurFamilies) {
+    if (std::find(names.begin(), names.end(), ours) != names.end()) continue;
+    if (read_only) {
+      return absl::NotFoundError(
+          absl::StrCat("no leadlog data in ", data_dir, " (no column family '", ours, "')"));
+    }
+    names.push_back(ours);
+  }
+  return names;
+}
+
+}  // namespace
+
+absl::Status FromRocksStatus(const rocksdb::Status& status, absl::string_view data_dir,
+                             absl::string_view action) {
+  if (status.ok()) return absl::OkStatus();
+  std::string text = status.ToString();
+  if (status.IsIOError() && absl::StrContains(absl::AsciiStrToLower(text), "lock")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data dir ", data_dir, " is locked by another process (", text, ")"));
+  }
+  std::string message = absl::StrCat(action, " in ", data_dir, ": ", text);
+  if (status.IsCorruption()) return absl::DataLossError(message);
+  return absl::InternalError(message);
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, bool read_only) {
+  std::vector<std::string> names;
+  ASSIGN_OR_RETURN(names, FamiliesToOpen(data_dir, read_only));
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) descriptors.emplace_back(name, MakeFamilyOptions(name));
+
+  std::unique_ptr<Store> store(new Store(data_dir, read_only));
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = read_only ? rocksdb::DB::OpenForReadOnly(MakeDbOptions(read_only), data_dir,
+                                                               descriptors, &store->handles_, &db)
+                                : rocksdb::DB::Open(MakeDbOptions(read_only), data_dir, descriptors,
+                                                    &store->handles_, &db);
+  if (!s.ok()) return FromRocksStatus(s, data_dir, "open");
+  store->db_.reset(db);
+  for (size_t i = 0; i < names.size(); ++i) {
+    rocksdb::ColumnFamilyHandle* handle = store->handles_[i];
+    if (names[i] == kLogFamily) store->families_.log = handle;
+    if (names[i] == kByLeadFamily) store->families_.by_lead = handle;
+    if (names[i] == kDedupFamily) store->families_.dedup = handle;
+    if (names[i] == kMetaFamily) store->families_.meta = handle;
+    if (names[i] == kDeadLettersFamily) store->families_.dead_letters = handle;
+  }
+  return store;
+}
+
+Store::~Store() {
+  if (db_ == nullptr) return;
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  db_->Close();
+}
+
+}  // namespace leadlog::internal

@@ -1,0 +1,74 @@
+// Store: the RocksDB instance behind an EventLog, its column families, and
+// the one adapter from rocksdb::Status to absl::Status.
+//
+// Thread-safety: the DB and handles are thread-safe (RocksDB's contract).
+// Lifetime: handles and DB live until the Store is destroyed.
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, /*read_only=*/false));
+//   rocksdb::Status s = store->db()->Put({}, store->families().meta, key, value);
+//   RETURN_IF_ERROR(store->FromRocks(s, "write meta"));
+#ifndef LEADLOG_ENGINE_INTERNAL_STORE_H_
+#define LEADLOG_ENGINE_INTERNAL_STORE_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "rocksdb/db.h"
+
+namespace leadlog::internal {
+
+// Converts a RocksDB status: OK; an IOError about the lock file →
+// FailedPrecondition "data dir <dir> is locked by another process";
+// Corruption → DataLoss; anything else → Internal. Messages carry `action`
+// and RocksDB's own text. The only place a rocksdb::Status is converted.
+absl::Status FromRocksStatus(const rocksdb::Status& status, absl::string_view data_dir,
+                             absl::string_view action);
+
+struct Families {
+  rocksdb::ColumnFamilyHandle* log = nullptr;
+  rocksdb::ColumnFamilyHandle* by_lead = nullptr;
+  rocksdb::ColumnFamilyHandle* dedup = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* dead_letters = nullptr;
+};
+
+class Store {
+ public:
+  // Opens (read_only: DB::OpenForReadOnly, no lock taken) or creates the DB
+  // in `data_dir` with the leadlog column families. Column families that
+  // exist but are not leadlog's are opened and left alone. Errors: see
+  // EventLog::Open.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir, bool read_only);
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  rocksdb::DB* db() const { return db_.get(); }
+  const Families& families() const { return families_; }
+  const std::string& data_dir() const { return data_dir_; }
+  bool read_only() const { return read_only_; }
+
+  absl::Status FromRocks(const rocksdb::Status& status, absl::string_view action) const {
+    return FromRocksStatus(status, data_dir_, action);
+  }
+
+ private:
+  Store(std::string data_dir, bool read_only)
+      : data_dir_(std::move(data_dir)), read_only_(read_only) {}
+
+  std::string data_dir_;
+  bool read_only_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // all opened, owned
+  Families families_;
+};
+
+}  // namespace leadlog::internal
+
+#endif  // LEADLOG_ENGINE_INTERNAL_STORE_H_
