@@ -43,7 +43,7 @@ pids+=($serve)
 total=0
 for _ in $(seq 1 3000); do
   sum=$("$leadlog" stats --data-dir "$work/log" --json 2>/dev/null |
-    sed -E 's/.*"events_appended":([0-9]+),"duplicates_skipped":([0-9]+),"dead_letters":([0-9]+).*/\1+\2+\3/' || true)
+    sed -E 's/^\{"events_appended":([0-9]+),"duplicates_skipped":([0-9]+),"dead_letters":([0-9]+).*/\1+\2+\3/' || true)
   total=$((${sum:-0}))
   [ "${total:-0}" -ge "$events" ] && break
   sleep 0.2

@@ -307,8 +307,10 @@ absl::Status KafkaIngest::Impl::Run(const std::atomic<bool>& stop_requested) {
     std::unique_ptr<RdKafka::Message> message(consumer_->consume(timeout_ms));
     if (message->err() == RdKafka::ERR_NO_ERROR) {
       if (builder_.empty()) batch_opened_ms_ = clock_->MonotonicMs();
+      // topic_name() returns a temporary: keep it alive while raw views it.
+      const std::string topic = message->topic_name();
       RawMessage raw;
-      raw.topic = message->topic_name();
+      raw.topic = topic;
       raw.partition = PartitionId(message->partition());
       raw.offset = KafkaOffset(message->offset());
       if (message->key() != nullptr) raw.key = *message->key();

@@ -43,11 +43,16 @@ echo "== publishing $events demo events over $leads leads"
 start_ms=$(date +%s%3N)
 "$leadlog" demo --brokers "$brokers" --events "$events" --leads "$leads"
 
+echo "== publishing 2 bad messages with kcat (they go to the dead-letter path; ingest continues)"
+printf '%s\n' '{"type":"track","anonymousId":"anon-x","event":"Form Submitted"}' \
+  '{"type":"screen","messageId":"m-bad-2","userId":"u-1"}' | kcat -P -b "$brokers" -t leadlog.events
+events=$((events + 2))
+
 echo "== waiting for ingest"
 done_count=0
 for _ in $(seq 1 600); do
   json="$("$leadlog" stats --data-dir "$data/log" --json 2>/dev/null || true)"
-  done_count=$(echo "$json" | sed -E 's/.*"events_appended":([0-9]+),"duplicates_skipped":([0-9]+),"dead_letters":([0-9]+).*/\1 \2 \3/' |
+  done_count=$(echo "$json" | sed -E 's/^\{"events_appended":([0-9]+),"duplicates_skipped":([0-9]+),"dead_letters":([0-9]+).*/\1 \2 \3/' |
     awk '{print $1+$2+$3}')
   [ "${done_count:-0}" -ge "$events" ] && break
   sleep 0.2
@@ -62,8 +67,9 @@ echo "== leadlog stats"
 "$leadlog" stats --data-dir "$data/log"
 echo "== leadlog verify"
 "$leadlog" verify --data-dir "$data/log"
-lead="$("$leadlog" log --data-dir "$data/log" --shard 0 --limit 1 | sed -E 's/.*"anonymous_id":"([^"]+)".*/\1/')"
-echo "== the history of one lead ($lead): leadlog log --lead $lead"
+# An identified lead: its records are indexed by userId and by anonymousId.
+lead="$("$leadlog" log --data-dir "$data/log" --shard 0 --limit 5000 | grep -m1 -o '"user_id":"[^"]*"' | cut -d'"' -f4 || true)"
+echo "== the history of one lead ($lead): leadlog log --lead $lead (first 8 records)"
 "$leadlog" log --data-dir "$data/log" --lead "$lead" --limit 8
 echo "== dead letters: leadlog dead-letters"
 "$leadlog" dead-letters --data-dir "$data/log" | head -5

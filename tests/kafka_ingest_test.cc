@@ -154,6 +154,9 @@ TEST_F(KafkaIngestTest, ProducedEventsAreIngestedExactlyOnceWithTheirOffsets) {
   int64_t stored = 0;
   for (ShardId shard : log_->Shards()) {
     stored += log_->StoredOffset(shard, kEventsTopic).value_or(KafkaOffset(0)).value();
+    ShardStats stats = log_->Stats(shard);
+    ASSERT_EQ(stats.offsets.size(), 1u);
+    EXPECT_EQ(stats.offsets[0].first, kEventsTopic) << "offsets are stored under the topic's name";
   }
   EXPECT_EQ(stored, 3000) << "stored offsets must cover exactly what was consumed";
   v1::LogRecord first;

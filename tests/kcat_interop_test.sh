@@ -81,6 +81,8 @@ stop() {
 
 # has_line FILE: true once FILE holds the bootstrap address.
 has_line() { [[ -s $1 ]] && [[ $(<"$1") == *:* ]]; }
+# The waits also end when the process they depend on ($2 / $3) has died.
+bootstrap_or_exit() { has_line "$1" || exited "$2"; }
 
 # stat_of JSON KEY: a top-level counter of `leadlog stats --json`.
 stat_of() {
@@ -90,13 +92,15 @@ stat_of() {
 
 STATS_JSON=""
 stats_reach() {  # DIR TOTAL: true once appended + duplicates + dead letters >= TOTAL
-  STATS_JSON=$("$BIN" stats --data-dir "$1" --json 2>/dev/null) || return 1
+  STATS_JSON=$("$BIN" stats --data-dir "$1" --json 2>&1) || return 1
   local a d l
   a=$(stat_of "$STATS_JSON" events_appended) || return 1
   d=$(stat_of "$STATS_JSON" duplicates_skipped) || return 1
   l=$(stat_of "$STATS_JSON" dead_letters) || return 1
   ((a + d + l >= $2))
 }
+
+ingested_or_exit() { stats_reach "$1" "$2" || exited "$3"; }
 
 check_counts() {  # DIR
   local json a d l
@@ -140,8 +144,11 @@ part_a() {
   mkdir -p "$dir"
   start "$log_b" "$BIN" broker --bootstrap-file "$dir/bootstrap"
   local broker=$STARTED
-  wait_until "$WAIT_S" "leadlog broker's bootstrap file" has_line "$dir/bootstrap" ||
-    { cat "$log_b" >&2; fail "no bootstrap from leadlog broker"; }
+  if ! wait_until "$WAIT_S" "leadlog broker's bootstrap file" bootstrap_or_exit "$dir/bootstrap" "$broker" ||
+    ! has_line "$dir/bootstrap"; then
+    cat "$log_b" >&2
+    fail "no bootstrap from leadlog broker"
+  fi
   local b
   b=$(head -n 1 "$dir/bootstrap")
   grep -q "kafka bootstrap: $b" "$log_b" || fail "broker did not print 'kafka bootstrap: $b'"
@@ -149,9 +156,11 @@ part_a() {
 
   start "$log_s" "$BIN" serve --brokers "$b" --data-dir "$dir/d1" -X session.timeout.ms=6000
   local serve=$STARTED
-  wait_until "$WAIT_S" "$EXPECT_LINES messages in stats" stats_reach "$dir/d1" "$EXPECT_LINES" ||
-    { tail -n 20 "$log_s" >&2; fail "ingest incomplete: $STATS_JSON"; }
-  exited "$serve" && fail "serve exited on its own"
+  if ! wait_until "$WAIT_S" "$EXPECT_LINES messages in stats" ingested_or_exit "$dir/d1" "$EXPECT_LINES" "$serve" ||
+    exited "$serve"; then
+    tail -n 20 "$log_s" >&2
+    fail "ingest incomplete or serve exited: $STATS_JSON"
+  fi
   stop "$serve" "$log_s"
   check_counts "$dir/d1"
 
@@ -176,14 +185,19 @@ part_b() {
   mkdir -p "$dir"
   start "$log_s" "$BIN" serve --data-dir "$dir/d2" --bootstrap-file "$dir/bootstrap"
   local serve=$STARTED
-  wait_until "$WAIT_S" "serve's bootstrap file" has_line "$dir/bootstrap" ||
-    { cat "$log_s" >&2; fail "no bootstrap from leadlog serve"; }
+  if ! wait_until "$WAIT_S" "serve's bootstrap file" bootstrap_or_exit "$dir/bootstrap" "$serve" ||
+    ! has_line "$dir/bootstrap"; then
+    cat "$log_s" >&2
+    fail "no bootstrap from leadlog serve"
+  fi
   local b
   b=$(head -n 1 "$dir/bootstrap")
   publish "$b"
-  wait_until "$WAIT_S" "$EXPECT_LINES messages in stats" stats_reach "$dir/d2" "$EXPECT_LINES" ||
-    { tail -n 20 "$log_s" >&2; fail "ingest incomplete: $STATS_JSON"; }
-  exited "$serve" && fail "serve exited on its own"
+  if ! wait_until "$WAIT_S" "$EXPECT_LINES messages in stats" ingested_or_exit "$dir/d2" "$EXPECT_LINES" "$serve" ||
+    exited "$serve"; then
+    tail -n 20 "$log_s" >&2
+    fail "ingest incomplete or serve exited: $STATS_JSON"
+  fi
   stop "$serve" "$log_s"
   check_counts "$dir/d2"
   echo "kcat_interop: (b) ok: embedded broker at $b"

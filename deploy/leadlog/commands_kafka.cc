@@ -143,7 +143,9 @@ int Serve(const Args& argv) {
   options.inflight_bytes_max = static_cast<size_t>(*inflight_mb) << 20;
   options.properties.insert(options.properties.end(), properties->begin(), properties->end());
   options.progress_interval_ms = static_cast<int>(*progress_ms);
-  options.progress = [](const IngestCounters& c) {
+  options.progress = [last = uint64_t{UINT64_MAX}](const IngestCounters& c) mutable {
+    if (c.messages == last) return;  // quiet while idle
+    last = c.messages;
     std::cerr << "leadlog serve: consumed " << c.messages << ", appended " << c.appended
               << ", duplicates " << c.duplicates << ", dead letters " << c.dead_letters << "\n";
   };
