@@ -31,6 +31,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/event_log.h"
 #include "consumers/internal/event_rules.h"
 #include "consumers/internal/json.h"
 #include "consumers/internal/rfc3339.h"
@@ -410,17 +411,8 @@ std::string EncodeSegmentJson(const v1::Event& event) {
 }
 
 std::vector<LeadKey> LeadKeysOf(const v1::Event& event) {
-  std::vector<LeadKey> keys;
-  keys.reserve(3);
-  auto add = [&keys](LeadKey key) {
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
-  };
-  if (!event.user_id().empty()) add(LeadKey::ForUser(event.user_id()));
-  if (!event.anonymous_id().empty()) add(LeadKey::ForAnonymous(event.anonymous_id()));
-  if (event.type() == v1::CALL_TYPE_ALIAS && !event.previous_id().empty()) {
-    add(LeadKey::ForUser(event.previous_id()));
-  }
-  return keys;
+  // One rule for ingest and for the engine's Verify.
+  return IndexKeysOf(event);
 }
 
 std::string PartitionKeyOf(const v1::Event& event) {

@@ -99,9 +99,11 @@ int Serve(const Args& argv) {
   args.Bool("no-fsync", "do not fsync each batch (a machine crash may lose the last batches)");
   args.String("bootstrap-file", "FILE", "also write the bootstrap address to FILE");
   args.String("progress-ms", "MS", "print progress to stderr every MS ms (0 = never)", "10000");
+  args.String("broker-timeout-ms", "MS", "fail if no broker answers within MS", "10000");
   args.Repeated("X", "KEY=VALUE", "librdkafka property (SASL/TLS, session.timeout.ms, ...)");
   int code = 0;
   if (!ParseOrUsage(args, argv, &code)) return code;
+  auto broker_timeout_ms = args.GetInt("broker-timeout-ms", 100, 600'000);
   auto partitions = args.GetInt("partitions", 1, 1024);
   auto batch_events = args.GetInt("batch-events", 1, kBatchEventsMax);
   auto batch_ms = args.GetInt("batch-ms", 0, kBatchIntervalMsMax);
@@ -109,7 +111,8 @@ int Serve(const Args& argv) {
   auto progress_ms = args.GetInt("progress-ms", 0, 3600 * 1000);
   auto properties = ParseProperties(args.GetAll("X"));
   for (const absl::Status& s : {partitions.status(), batch_events.status(), batch_ms.status(),
-                                inflight_mb.status(), progress_ms.status(), properties.status()}) {
+                                inflight_mb.status(), progress_ms.status(), properties.status(),
+                                broker_timeout_ms.status()}) {
     if (!s.ok()) return Fail("serve", s);
   }
   InstallSignalHandlers();
@@ -143,6 +146,7 @@ int Serve(const Args& argv) {
   options.inflight_bytes_max = static_cast<size_t>(*inflight_mb) << 20;
   options.properties.insert(options.properties.end(), properties->begin(), properties->end());
   options.progress_interval_ms = static_cast<int>(*progress_ms);
+  options.broker_timeout_ms = static_cast<int>(*broker_timeout_ms);
   options.progress = [last = uint64_t{UINT64_MAX}](const IngestCounters& c) mutable {
     if (c.messages == last) return;  // quiet while idle
     last = c.messages;
@@ -165,7 +169,9 @@ int Serve(const Args& argv) {
 namespace {
 
 // Publishes events to Kafka, keyed by lead, with an idempotent producer.
-class DemoPublisher : public RdKafka::DeliveryReportCb {
+// librdkafka's own log lines go through the event callback (served by poll)
+// instead of stderr, so a failure is reported as one line.
+class DemoPublisher : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
  public:
   absl::Status Init(const std::string& brokers, const KafkaProperties& extra) {
     KafkaProperties props = {{"bootstrap.servers", brokers}, {"enable.idempotence", "true"},
@@ -174,6 +180,7 @@ class DemoPublisher : public RdKafka::DeliveryReportCb {
     ASSIGN_OR_RETURN(auto conf, MakeKafkaConf(props));
     std::string error;
     conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), error);
+    conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), error);
     producer_.reset(RdKafka::Producer::create(conf.get(), error));
     if (producer_ == nullptr) return absl::InvalidArgumentError(absl::StrCat("producer: ", error));
     return CheckBrokersReachable(producer_.get(), brokers, 10000);
@@ -204,6 +211,9 @@ class DemoPublisher : public RdKafka::DeliveryReportCb {
   void dr_cb(RdKafka::Message& message) override {
     if (message.err() != RdKafka::ERR_NO_ERROR) ++failed_;
   }
+  // Transient broker errors are retried by librdkafka; undelivered messages
+  // surface through dr_cb and Flush().
+  void event_cb(RdKafka::Event&) override {}
 
  private:
   std::unique_ptr<RdKafka::Producer> producer_;

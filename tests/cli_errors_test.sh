@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The CLI's error contract: unknown flags, an unreadable data dir, a missing
+# log, unreachable brokers -> one clear line on stderr and a non-zero exit.
+# Usage: cli_errors_test.sh PATH/TO/leadlog
+set -uo pipefail
+leadlog="$1"
+work="$(mktemp -d /tmp/leadlog-cli.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+# expect NAME EXIT_CODE STDERR_REGEX LINES -- command...
+expect() {
+  local name="$1" want_code="$2" want_re="$3" want_lines="$4"
+  shift 5
+  "$@" >"$work/out" 2>"$work/err"
+  local code=$?
+  local lines
+  lines=$(wc -l <"$work/err")
+  if [ "$code" -eq "$want_code" ] && grep -Eq -e "$want_re" "$work/err" &&
+     { [ "$want_lines" = any ] || [ "$lines" -eq "$want_lines" ]; }; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name: exit $code (want $want_code), $lines stderr lines (want $want_lines), stderr:" >&2
+    sed 's/^/  | /' "$work/err" >&2
+  fi
+}
+
+touch "$work/a-file"
+expect unknown_command 2 'unknown command "frobnicate"' 1 -- "$leadlog" frobnicate
+expect unknown_flag 2 'unknown flag --nope' any -- "$leadlog" stats --data-dir "$work/x" --nope
+expect missing_required_flag 2 'data-dir is required' any -- "$leadlog" verify
+expect bad_integer 1 'partitions: "many" is not an integer' 1 -- \
+  "$leadlog" ingest --data-dir "$work/x" --partitions many -
+expect data_dir_is_a_file 1 'leadlog serve: .*a-file' 1 -- \
+  "$leadlog" serve --data-dir "$work/a-file" --brokers 127.0.0.1:1
+expect stats_on_missing_log 1 'leadlog stats: .*no leadlog data' 1 -- \
+  "$leadlog" stats --data-dir "$work/missing"
+expect unreachable_brokers 1 'leadlog serve: brokers 127.0.0.1:1 unreachable' 1 -- \
+  "$leadlog" serve --data-dir "$work/db" --brokers 127.0.0.1:1 --broker-timeout-ms 1000
+expect demo_unreachable_brokers 1 'leadlog demo: brokers 127.0.0.1:1 unreachable' 1 -- \
+  "$leadlog" demo --brokers 127.0.0.1:1 --events 1
+expect ingest_missing_file 1 'leadlog ingest: cannot open' 1 -- \
+  "$leadlog" ingest --data-dir "$work/db2" "$work/no-such-file"
+expect bad_kafka_property 1 'leadlog serve: .*no.such.property' 1 -- \
+  "$leadlog" serve --data-dir "$work/db3" --brokers 127.0.0.1:1 -X no.such.property=1
+
+echo "cli_errors: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
