@@ -5,7 +5,6 @@
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/message_differencer.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <random>
@@ -303,20 +302,6 @@ TEST(Fuzz, ArbitraryInputGivesAStatusAndAcceptedInputRoundTripsBothWays) {
 }
 
 // ---------------------------------------------------------------- speed
-
-// Not a benchmark (bench/ has those): a quick check of the hot path, run with
-// --gtest_also_run_disabled_tests.
-TEST(CodecSpeed, DISABLED_DecodeTypicalTrackEvent) {
-  const std::string json = FuzzCorpus()[0];
-  v1::Event event;
-  constexpr int kRounds = 200000;
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kRounds; ++i) LEADLOG_CHECK_OK(DecodeEvent(json, ContentType::kJson, &event));
-  const auto ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count();
-  std::cout << json.size() << "-byte event: " << ns / kRounds << " ns per decode" << std::endl;
-}
 
 }  // namespace
 }  // namespace leadlog

@@ -2,10 +2,12 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "consumers/internal/batch_queue.h"
@@ -83,6 +85,7 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
   void CloseBatch();
   void CloseBatchAndDrain();
   void Backpressure();
+  void TickIdleShards();
   void ReportProgress();
   absl::Status FatalError() const {
     absl::MutexLock lock(&mu_);
@@ -103,8 +106,11 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
   bool paused_ = false;
   std::thread writer_;
 
+  // Partition -> monotonic ms of its last message or tick (poll thread).
+  absl::flat_hash_map<int32_t, int64_t> last_activity_ms_;
+
   std::atomic<uint64_t> messages_{0}, appended_{0}, duplicates_{0}, dead_letters_{0},
-      batches_{0}, pauses_{0}, rebalances_{0}, dropped_on_loss_{0};
+      batches_{0}, pauses_{0}, rebalances_{0}, dropped_on_loss_{0}, clock_ticks_{0};
 
   mutable absl::Mutex mu_;
   std::vector<PartitionId> assignment_ ABSL_GUARDED_BY(mu_);
@@ -190,6 +196,14 @@ void KafkaIngest::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::
   if (!status.ok()) std::cerr << "leadlog: rebalance: " << status << "\n";
   std::vector<RdKafka::TopicPartition*> current;
   consumer->assignment(current);
+  // A newly assigned shard starts its idle clock now.
+  absl::flat_hash_map<int32_t, int64_t> activity;
+  for (RdKafka::TopicPartition* tp : current) {
+    auto it = last_activity_ms_.find(tp->partition());
+    activity[tp->partition()] =
+        it != last_activity_ms_.end() ? it->second : clock_->MonotonicMs();
+  }
+  last_activity_ms_ = std::move(activity);
   absl::MutexLock lock(&mu_);
   assignment_.clear();
   for (RdKafka::TopicPartition* tp : current) assignment_.push_back(PartitionId(tp->partition()));
@@ -233,7 +247,14 @@ void KafkaIngest::Impl::CommitAdvisory(const AppendBatch& batch) {
 void KafkaIngest::Impl::WriterLoop() {
   while (std::optional<QueuedBatch> item = queue_.Pop()) {
     PublishDeadLetters(item->batch);
-    absl::StatusOr<AppendResult> result = log_->Append(item->batch);
+    absl::StatusOr<AppendResult> result =
+        item->batch.empty() ? AppendResult{} : log_->Append(item->batch);
+    for (ShardId shard : item->ticks) {
+      if (!result.ok()) break;
+      absl::StatusOr<Sequence> tick = log_->AppendClockTick(shard);
+      if (!tick.ok()) result = tick.status();
+      clock_ticks_ += tick.ok() ? 1 : 0;
+    }
     if (!result.ok()) {
       {
         absl::MutexLock lock(&mu_);
@@ -246,7 +267,7 @@ void KafkaIngest::Impl::WriterLoop() {
     appended_ += result->appended;
     duplicates_ += result->duplicates;
     dead_letters_ += result->dead_letters;
-    batches_ += 1;
+    batches_ += item->batch.empty() ? 0 : 1;
     CommitAdvisory(item->batch);
     queue_.Done(item->bytes);
   }
@@ -284,6 +305,23 @@ void KafkaIngest::Impl::Backpressure() {
   if (pause) pauses_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void KafkaIngest::Impl::TickIdleShards() {
+  if (options_.clock_tick_interval_ms <= 0) return;
+  const int64_t now = clock_->MonotonicMs();
+  QueuedBatch item;
+  for (auto& [partition, last_ms] : last_activity_ms_) {
+    if (now - last_ms < options_.clock_tick_interval_ms) continue;
+    item.ticks.push_back(ShardForPartition(PartitionId(partition)));
+    last_ms = now;
+  }
+  if (item.ticks.empty()) return;
+  // Deterministic order (hash-map iteration is not); after the open batch,
+  // so a tick never precedes a message consumed before it.
+  std::sort(item.ticks.begin(), item.ticks.end());
+  CloseBatch();
+  queue_.Push(std::move(item));
+}
+
 void KafkaIngest::Impl::ReportProgress() {
   if (!options_.progress || options_.progress_interval_ms <= 0) return;
   int64_t now = clock_->MonotonicMs();
@@ -317,6 +355,7 @@ absl::Status KafkaIngest::Impl::Run(const std::atomic<bool>& stop_requested) {
       raw.value = absl::string_view(static_cast<const char*>(message->payload()), message->len());
       raw.content_type = ContentTypeFromHeader(HeaderValue(message->headers(), "content-type"));
       builder_.Add(raw);
+      last_activity_ms_[raw.partition.value()] = clock_->MonotonicMs();
       messages_.fetch_add(1, std::memory_order_relaxed);
     } else if (message->err() != RdKafka::ERR__TIMED_OUT) {
       std::cerr << "leadlog: " << KafkaStatus(message->err(), "consume") << "\n";
@@ -325,6 +364,7 @@ absl::Status KafkaIngest::Impl::Run(const std::atomic<bool>& stop_requested) {
                                                      options_.batch.batch_interval_ms)) {
       CloseBatch();
     }
+    TickIdleShards();
     if (dead_letter_producer_ != nullptr) dead_letter_producer_->poll(0);  // delivery reports
     ReportProgress();
   }
@@ -351,6 +391,7 @@ IngestCounters KafkaIngest::Impl::counters() const {
   c.dead_letters_published = delivery_counter_.delivered.load();
   c.dead_letter_publish_errors = delivery_counter_.failed.load();
   c.consumer_errors = error_logger_.errors.load();
+  c.clock_ticks = clock_ticks_.load();
   return c;
 }
 
@@ -364,6 +405,10 @@ absl::StatusOr<std::unique_ptr<KafkaIngest>> KafkaIngest::Create(const KafkaInge
                                                    " is outside [1, ", kInflightBytesMax, "]"));
   }
   RETURN_IF_ERROR(ValidateBatchOptions(options.batch));
+  if (options.clock_tick_interval_ms < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("clock_tick_interval_ms: ", options.clock_tick_interval_ms, " < 0"));
+  }
   auto impl = std::make_unique<Impl>(options, log);
   RETURN_IF_ERROR(impl->Init());
   return std::unique_ptr<KafkaIngest>(new KafkaIngest(std::move(impl)));

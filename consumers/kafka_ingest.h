@@ -56,6 +56,7 @@ struct IngestCounters {
   uint64_t dead_letters_published = 0;   // delivered to the dead-letter topic
   uint64_t dead_letter_publish_errors = 0;
   uint64_t consumer_errors = 0; // transient consumer errors (logged)
+  uint64_t clock_ticks = 0;     // ClockTick records appended to idle shards
 };
 
 struct KafkaIngestOptions {
@@ -77,6 +78,11 @@ struct KafkaIngestOptions {
   // Where a shard with no stored offset starts: true = the beginning of the
   // partition (the log is the source of truth), false = the end.
   bool start_from_beginning = true;
+  // A shard that has consumed no message for this long gets a ClockTick
+  // record, and another each interval while it stays idle, so that log time
+  // (and the timers projections fold over it) advances on replay exactly as
+  // it did live (DESIGN.md invariant 6). 0 disables ticks.
+  int64_t clock_tick_interval_ms = 60'000;
   // Called on the Run thread about every progress_interval_ms (0 = never).
   std::function<void(const IngestCounters&)> progress;
   int progress_interval_ms = 0;

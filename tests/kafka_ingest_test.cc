@@ -106,6 +106,7 @@ class KafkaIngestTest : public ::testing::Test {
 
   KafkaIngestOptions Options(const std::string& group = "it") {
     KafkaIngestOptions options;
+    options.clock_tick_interval_ms = 0;  // only the tick test wants ticks
     options.brokers = broker_->bootstrap();
     options.group = group;
     options.properties = {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "500"}};
@@ -124,7 +125,7 @@ class KafkaIngestTest : public ::testing::Test {
     for (ShardId shard : log_->Shards()) {
       EXPECT_OK(log_->ReadRange(shard, Sequence(0), log_->Position(shard),
                                 [&](const v1::LogRecord& r) {
-                                  ++counts[r.event().event_id()];
+                                  if (r.has_event()) ++counts[r.event().event_id()];
                                   return absl::OkStatus();
                                 }));
     }
@@ -347,6 +348,52 @@ TEST_F(KafkaIngestTest, StopWritesTheOpenBatchAndItsOffsets) {
   ExpectEachEventOnce(0, 50);
 }
 
+TEST_F(KafkaIngestTest, IdleShardsGetClockTicksSpacedByTheInterval) {
+  Producer(broker_->bootstrap()).SendRange(0, 200);
+  KafkaIngestOptions options = Options();
+  options.clock_tick_interval_ms = 300;
+  RunningIngest ingest(options, log_.get());
+  // Every assigned shard, busy before or never used, keeps getting ticks.
+  auto ticks_in = [&](ShardId shard) {
+    int ticks = 0;
+    EXPECT_OK(log_->ReadRange(shard, Sequence(0), log_->Position(shard), [&](const v1::LogRecord& r) {
+      ticks += r.has_clock_tick() ? 1 : 0;
+      return absl::OkStatus();
+    }));
+    return ticks;
+  };
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        for (int p = 0; p < kPartitions; ++p) {
+          if (ticks_in(ShardId(p)) < 2) return false;
+        }
+        return true;
+      },
+      absl::Seconds(60)));
+  ASSERT_OK(ingest.Stop());
+  EXPECT_GE(ingest->counters().clock_ticks, 2u * kPartitions);
+  for (int p = 0; p < kPartitions; ++p) {
+    // A tick marks idleness: it never follows the shard's previous record
+    // (event or tick) by much less than the interval (log time is wall
+    // time, idleness is measured on the monotonic clock: allow slack), and
+    // the shard's last record is a tick because it ended idle.
+    int64_t previous_ms = -1;
+    bool last_is_tick = false;
+    ASSERT_OK(log_->ReadRange(ShardId(p), Sequence(0), log_->Position(ShardId(p)),
+                              [&](const v1::LogRecord& r) {
+                                if (r.has_clock_tick() && previous_ms >= 0) {
+                                  EXPECT_GE(r.log_time_ms() - previous_ms, 150)
+                                      << "shard " << p << " sequence " << r.sequence();
+                                }
+                                previous_ms = r.log_time_ms();
+                                last_is_tick = r.has_clock_tick();
+                                return absl::OkStatus();
+                              }));
+    EXPECT_TRUE(last_is_tick) << "shard " << p;
+  }
+  ExpectEachEventOnce(0, 200);
+}
+
 TEST(KafkaIngestCreate, UnreachableBrokersAreUnavailable) {
   TempDir dir;
   EventLogOptions log_options;
@@ -361,6 +408,10 @@ TEST(KafkaIngestCreate, UnreachableBrokersAreUnavailable) {
   options.brokers = "";
   EXPECT_THAT(KafkaIngest::Create(options, log->get()).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("brokers")));
+  options.brokers = "127.0.0.1:1";
+  options.clock_tick_interval_ms = -1;
+  EXPECT_THAT(KafkaIngest::Create(options, log->get()).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("clock_tick_interval_ms")));
 }
 
 }  // namespace

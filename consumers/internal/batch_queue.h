@@ -11,6 +11,7 @@
 #include <deque>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "engine/event_log.h"
@@ -19,6 +20,8 @@ namespace leadlog::internal {
 
 struct QueuedBatch {
   AppendBatch batch;
+  // Shards to append a ClockTick to, after the batch (idle shards).
+  std::vector<ShardId> ticks;
   size_t bytes = 0;
   int messages = 0;
 };

@@ -100,10 +100,12 @@ int Serve(const Args& argv) {
   args.String("bootstrap-file", "FILE", "also write the bootstrap address to FILE");
   args.String("progress-ms", "MS", "print progress to stderr every MS ms (0 = never)", "10000");
   args.String("broker-timeout-ms", "MS", "fail if no broker answers within MS", "10000");
+  args.String("tick-ms", "MS", "append a ClockTick to a shard idle for MS (0 = never)", "60000");
   args.Repeated("X", "KEY=VALUE", "librdkafka property (SASL/TLS, session.timeout.ms, ...)");
   int code = 0;
   if (!ParseOrUsage(args, argv, &code)) return code;
   auto broker_timeout_ms = args.GetInt("broker-timeout-ms", 100, 600'000);
+  auto tick_ms = args.GetInt("tick-ms", 0, 24LL * 3600 * 1000);
   auto partitions = args.GetInt("partitions", 1, 1024);
   auto batch_events = args.GetInt("batch-events", 1, kBatchEventsMax);
   auto batch_ms = args.GetInt("batch-ms", 0, kBatchIntervalMsMax);
@@ -112,7 +114,7 @@ int Serve(const Args& argv) {
   auto properties = ParseProperties(args.GetAll("X"));
   for (const absl::Status& s : {partitions.status(), batch_events.status(), batch_ms.status(),
                                 inflight_mb.status(), progress_ms.status(), properties.status(),
-                                broker_timeout_ms.status()}) {
+                                broker_timeout_ms.status(), tick_ms.status()}) {
     if (!s.ok()) return Fail("serve", s);
   }
   InstallSignalHandlers();
@@ -147,6 +149,7 @@ int Serve(const Args& argv) {
   options.properties.insert(options.properties.end(), properties->begin(), properties->end());
   options.progress_interval_ms = static_cast<int>(*progress_ms);
   options.broker_timeout_ms = static_cast<int>(*broker_timeout_ms);
+  options.clock_tick_interval_ms = *tick_ms;
   options.progress = [last = uint64_t{UINT64_MAX}](const IngestCounters& c) mutable {
     if (c.messages == last) return;  // quiet while idle
     last = c.messages;
