@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "consumers/codec.h"
+#include "consumers/internal/codec_test_util.h"
 #include "engine/status_macros.h"
 #include "engine/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -22,37 +23,10 @@
 namespace leadlog {
 namespace {
 
+using namespace ::leadlog::codec_testing;  // NOLINT: test helpers
+
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ElementsAre;
-
-constexpr auto kInvalid = absl::StatusCode::kInvalidArgument;
-constexpr auto kExhausted = absl::StatusCode::kResourceExhausted;
-
-// Single quotes stand for double quotes, to keep test JSON readable.
-std::string J(absl::string_view text) { return absl::StrReplaceAll(text, {{"'", "\""}}); }
-
-v1::Event MustDecode(absl::string_view bytes, ContentType type = ContentType::kUnknown) {
-  v1::Event event;
-  absl::Status status = DecodeEvent(bytes, type, &event);
-  EXPECT_OK(status) << bytes;
-  return event;
-}
-
-// A valid track call; `extra` members are appended.
-std::string Track(absl::string_view event_name, absl::string_view extra = "") {
-  return J(absl::StrCat("{'type':'track','messageId':'m-1','userId':'u-1','event':'", event_name,
-                        "'", extra, "}"));
-}
-
-v1::Event SampleEvent() {
-  v1::Event e;
-  e.set_event_id("m-1");
-  e.set_type(v1::CALL_TYPE_TRACK);
-  e.set_user_id("u-1");
-  e.set_name("Demo Requested");
-  (*e.mutable_properties()->mutable_fields())["seats"].set_number_value(20);
-  return e;
-}
 
 // ---------------------------------------------------------------- encoding
 

@@ -1,4 +1,5 @@
 #include "consumers/codec.h"
+#include "consumers/internal/codec_test_util.h"
 
 #include <google/protobuf/util/message_differencer.h>
 
@@ -16,27 +17,16 @@
 namespace leadlog {
 namespace {
 
+using namespace ::leadlog::codec_testing;  // NOLINT: test helpers
+
 using ::google::protobuf::util::MessageDifferencer;
 using ::leadlog::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr auto kInvalid = absl::StatusCode::kInvalidArgument;
-constexpr auto kExhausted = absl::StatusCode::kResourceExhausted;
-
-// Single quotes stand for double quotes, to keep test JSON readable.
-std::string J(absl::string_view text) { return absl::StrReplaceAll(text, {{"'", "\""}}); }
-
 absl::Status Decode(absl::string_view bytes, v1::Event* event,
                     ContentType type = ContentType::kUnknown) {
   return DecodeEvent(bytes, type, event);
-}
-
-v1::Event MustDecode(absl::string_view bytes, ContentType type = ContentType::kUnknown) {
-  v1::Event event;
-  absl::Status status = DecodeEvent(bytes, type, &event);
-  EXPECT_OK(status) << bytes;
-  return event;
 }
 
 // Expects `json` to fail with `code`, naming `field` and exactly `message`.
@@ -46,12 +36,6 @@ void ExpectError(absl::string_view json, absl::StatusCode code, absl::string_vie
   absl::Status status = Decode(json, &event);
   EXPECT_THAT(status, StatusIs(code, std::string(message))) << json;
   EXPECT_EQ(ErrorField(status), field) << json;
-}
-
-// A valid track call; `extra` members are appended.
-std::string Track(absl::string_view event_name, absl::string_view extra = "") {
-  return J(absl::StrCat("{'type':'track','messageId':'m-1','userId':'u-1','event':'", event_name,
-                        "'", extra, "}"));
 }
 
 int64_t Ms(int64_t seconds, int64_t millis = 0) { return seconds * 1000 + millis; }
@@ -545,16 +529,6 @@ TEST(ContentTypeHeader, MapsKnownValues) {
   EXPECT_EQ(ContentTypeFromHeader("application/vnd.google.protobuf"), ContentType::kProtobuf);
   EXPECT_EQ(ContentTypeFromHeader("text/plain"), ContentType::kUnknown);
   EXPECT_EQ(ContentTypeFromHeader(""), ContentType::kUnknown);
-}
-
-v1::Event SampleEvent() {
-  v1::Event e;
-  e.set_event_id("m-1");
-  e.set_type(v1::CALL_TYPE_TRACK);
-  e.set_user_id("u-1");
-  e.set_name("Demo Requested");
-  (*e.mutable_properties()->mutable_fields())["seats"].set_number_value(20);
-  return e;
 }
 
 TEST(Sniffing, JsonWithLeadingWhitespace) {
