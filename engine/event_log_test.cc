@@ -282,6 +282,26 @@ TEST(EventLog, BatchWithOnlyAnOffsetUpdateIsStored) {
   EXPECT_OK(log->Verify());
 }
 
+TEST(EventLog, TheLastOffsetOfAShardAndTopicInOneBatchWins) {
+  // Puts are sorted by key before they reach the WriteBatch: equal keys must
+  // keep the order they were given in (last write wins), not key order.
+  LogFixture f;
+  {
+    auto log = f.Open();
+    AppendBatch batch = BatchOf({MakeEvent(kShard1, "a", "u1"), MakeEvent(kShard0, "b", "u2")});
+    batch.offsets.push_back({kShard1, "leadlog.events", KafkaOffset(10)});
+    batch.offsets.push_back({kShard1, "leadlog.events", KafkaOffset(12)});
+    batch.offsets.push_back({kShard0, "leadlog.events", KafkaOffset(4)});
+    batch.offsets.push_back({kShard1, "leadlog.events", KafkaOffset(11)});
+    MustAppend(*log, std::move(batch));
+    EXPECT_EQ(log->StoredOffset(kShard1, "leadlog.events"), KafkaOffset(11));
+  }
+  auto log = f.Open();
+  EXPECT_EQ(log->StoredOffset(kShard1, "leadlog.events"), KafkaOffset(11));
+  EXPECT_EQ(log->StoredOffset(kShard0, "leadlog.events"), KafkaOffset(4));
+  EXPECT_OK(log->Verify());
+}
+
 TEST(EventLog, OffsetsAreCommittedOnlyWithTheirEvents) {
   LogFixture f;
   auto log = f.Open();

@@ -23,6 +23,35 @@ void CutDeadLetterRaw(v1::DeadLetter* letter) {
   }
 }
 
+void SortedPuts::Reserve(size_t entries, size_t bytes) {
+  entries_.reserve(entries);
+  bytes_.reserve(bytes);
+}
+
+void SortedPuts::Add(absl::string_view key, absl::string_view value) {
+  entries_.push_back(
+      Entry{bytes_.size(), static_cast<uint32_t>(key.size()), static_cast<uint32_t>(value.size())});
+  bytes_.append(key.data(), key.size());
+  bytes_.append(value.data(), value.size());
+}
+
+rocksdb::Status SortedPuts::PutInKeyOrder(rocksdb::ColumnFamilyHandle* family,
+                                          rocksdb::WriteBatch* batch) {
+  // Ties broken by position in bytes_ (= order of Add): a stable sort
+  // without std::stable_sort's scratch allocation.
+  std::sort(entries_.begin(), entries_.end(), [this](const Entry& a, const Entry& b) {
+    const int order = KeyOf(a).compare(KeyOf(b));
+    return order != 0 ? order < 0 : a.begin < b.begin;
+  });
+  for (const Entry& entry : entries_) {
+    const rocksdb::Slice key(bytes_.data() + entry.begin, entry.key_size);
+    const rocksdb::Slice value(bytes_.data() + entry.begin + entry.key_size, entry.value_size);
+    rocksdb::Status s = batch->Put(family, key, value);
+    if (!s.ok()) return s;
+  }
+  return rocksdb::Status::OK();
+}
+
 BatchWriter::BatchWriter(const Store& store, int64_t now_ms, int64_t dedup_window_ms,
                          ShardStates states)
     : store_(store),
@@ -46,6 +75,15 @@ absl::Status BatchWriter::Put(rocksdb::ColumnFamilyHandle* family, const std::st
   return store_.FromRocks(s, "build write batch");
 }
 
+template <typename T>
+std::vector<size_t> BatchWriter::ShardOrder(const std::vector<T>& items) const {
+  std::vector<size_t> order(items.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&items](size_t a, size_t b) { return items[a].shard < items[b].shard; });
+  return order;
+}
+
 absl::Status BatchWriter::AddEvents(std::vector<PendingEvent>& events) {
   if (events.empty()) return absl::OkStatus();
   // All dedup keys live back to back in one buffer: no allocation per event.
@@ -63,12 +101,15 @@ absl::Status BatchWriter::AddEvents(std::vector<PendingEvent>& events) {
   std::vector<std::optional<DedupEntry>> stored;
   ASSIGN_OR_RETURN(stored, LookupStored(events, key_ends));
 
+  by_lead_puts_.Reserve(2 * events.size(), 2 * total_bytes);
+  dedup_puts_.Reserve(events.size(), total_bytes + kDedupValueBytes * events.size());
   absl::flat_hash_set<absl::string_view> in_batch;
   in_batch.reserve(events.size());
-  size_t begin = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
+  // Shard by shard (stable: arrival order within a shard decides sequences
+  // and which of two equal ids is the duplicate, as before).
+  for (size_t i : ShardOrder(events)) {
+    const size_t begin = i == 0 ? 0 : key_ends[i - 1];
     absl::string_view dedup_key(dedup_keys_.data() + begin, key_ends[i] - begin);
-    begin = key_ends[i];
     ShardState& state = StateOf(events[i].shard);
     bool duplicate =
         in_batch.contains(dedup_key) ||
@@ -124,11 +165,10 @@ absl::Status BatchWriter::PutEvent(PendingEvent& event, absl::string_view dedup_
   RETURN_IF_ERROR(Put(families.log, key_, value_));
   for (const LeadKey& lead : event.lead_keys) {
     EncodeByLeadKey(event.shard, lead, sequence, &key_);
-    RETURN_IF_ERROR(Put(families.by_lead, key_, absl::string_view()));
+    by_lead_puts_.Add(key_, absl::string_view());
   }
-  key_.assign(dedup_key.data(), dedup_key.size());
   EncodeDedupValue(DedupEntry{sequence, log_time_ms}, &value_);
-  RETURN_IF_ERROR(Put(families.dedup, key_, value_));
+  dedup_puts_.Add(dedup_key, value_);
 
   state.position = sequence.Next();
   state.last_log_time_ms = log_time_ms;
@@ -138,7 +178,8 @@ absl::Status BatchWriter::PutEvent(PendingEvent& event, absl::string_view dedup_
 }
 
 absl::Status BatchWriter::AddDeadLetters(std::vector<PendingDeadLetter>& letters) {
-  for (PendingDeadLetter& pending : letters) {
+  for (size_t i : ShardOrder(letters)) {
+    PendingDeadLetter& pending = letters[i];
     ShardState& state = StateOf(pending.shard);
     v1::DeadLetter& letter = pending.letter;
     letter.set_id(state.dead_letters);
@@ -159,7 +200,7 @@ absl::Status BatchWriter::AddOffsets(const std::vector<OffsetUpdate>& offsets) {
     StateOf(update.shard);  // the shard's state is written with its offsets
     EncodeOffsetKey(update.shard, update.topic, &key_);
     EncodeOffsetValue(update.next_offset, &value_);
-    RETURN_IF_ERROR(Put(store_.families().meta, key_, value_));
+    meta_puts_.Add(key_, value_);
   }
   return absl::OkStatus();
 }
@@ -180,8 +221,13 @@ absl::Status BatchWriter::Commit(bool sync) {
   for (const auto& [shard, state] : states_) {
     EncodeShardStateKey(shard, &key_);
     EncodeShardState(state, &value_);
-    RETURN_IF_ERROR(Put(store_.families().meta, key_, value_));
+    meta_puts_.Add(key_, value_);
   }
+  const Families& families = store_.families();
+  rocksdb::Status s = by_lead_puts_.PutInKeyOrder(families.by_lead, &batch_);
+  if (s.ok()) s = dedup_puts_.PutInKeyOrder(families.dedup, &batch_);
+  if (s.ok()) s = meta_puts_.PutInKeyOrder(families.meta, &batch_);
+  RETURN_IF_ERROR(store_.FromRocks(s, "build write batch"));
   rocksdb::WriteOptions options;
   options.sync = sync;
   return store_.FromRocks(store_.db()->Write(options, &batch_), "write batch");

@@ -7,6 +7,11 @@
 // EventLog's append mutex.
 // Ownership: borrows the Store; Add* consume the contents of their
 // arguments.
+// Write order: the WriteBatch is applied atomically, so the order of its Puts
+// carries no meaning except between Puts of the same key (the later wins).
+// For speed, each column family's Puts are issued in key order: log and
+// dead_letters entries by processing shards in ascending order (sequences
+// and ids ascend within a shard), the other families through SortedPuts.
 //
 //   BatchWriter writer(store, clock->NowMs(), window_ms, std::move(states));
 //   RETURN_IF_ERROR(writer.AddEvents(batch.events));
@@ -15,6 +20,7 @@
 #ifndef LEADLOG_ENGINE_INTERNAL_BATCH_WRITER_H_
 #define LEADLOG_ENGINE_INTERNAL_BATCH_WRITER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,6 +28,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "engine/event_log.h"
 #include "engine/internal/format.h"
 #include "engine/internal/store.h"
@@ -38,6 +45,32 @@ bool WithinDedupWindow(int64_t now_ms, int64_t then_ms, int64_t window_ms);
 // Cuts letter->raw to kDeadLetterRawBytesMax, keeping the original length in
 // raw_size (which is never made smaller than raw's length).
 void CutDeadLetterRaw(v1::DeadLetter* letter);
+
+// The Puts of one column family, held back so that PutInKeyOrder can issue
+// them sorted by key: RocksDB's memtable skiplist reuses its search path
+// (splice) between consecutive inserts in key order, while inserts that
+// jump around the key space search from the top each time. Of equal keys the
+// one added later is put later, so last-write-wins in the batch is kept.
+class SortedPuts {
+ public:
+  void Reserve(size_t entries, size_t bytes);
+  void Add(absl::string_view key, absl::string_view value);
+  // Puts every entry into `batch` for `family` in key order.
+  rocksdb::Status PutInKeyOrder(rocksdb::ColumnFamilyHandle* family, rocksdb::WriteBatch* batch);
+
+ private:
+  struct Entry {
+    size_t begin;  // of the key in bytes_; the value follows it
+    uint32_t key_size;
+    uint32_t value_size;
+  };
+  absl::string_view KeyOf(const Entry& entry) const {
+    return absl::string_view(bytes_.data() + entry.begin, entry.key_size);
+  }
+
+  std::string bytes_;
+  std::vector<Entry> entries_;
+};
 
 class BatchWriter {
  public:
@@ -69,12 +102,18 @@ class BatchWriter {
   absl::StatusOr<std::vector<std::optional<DedupEntry>>> LookupStored(
       const std::vector<PendingEvent>& events, const std::vector<size_t>& key_ends);
   absl::Status PutEvent(PendingEvent& event, absl::string_view dedup_key);
+  // Indices of `items` stably sorted by shard.
+  template <typename T>
+  std::vector<size_t> ShardOrder(const std::vector<T>& items) const;
 
   const Store& store_;
   const int64_t now_ms_;
   const int64_t dedup_window_ms_;
   ShardStates states_;
   rocksdb::WriteBatch batch_;
+  SortedPuts by_lead_puts_;
+  SortedPuts dedup_puts_;
+  SortedPuts meta_puts_;
   AppendResult result_;
   // Scratch, reused per entry.
   std::string dedup_keys_;  // all dedup keys of the batch, back to back
