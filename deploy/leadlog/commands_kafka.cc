@@ -84,8 +84,9 @@ int Broker(const Args& argv) {
   return 0;
 }
 
-int Serve(const Args& argv) {
-  CliArgs args("serve");
+namespace {
+
+void DeclareServeFlags(CliArgs& args) {
   args.String("data-dir", "DIR", "the log's directory (created if missing)").Required();
   args.String("brokers", "LIST", "Kafka bootstrap servers; without it an embedded broker starts");
   args.String("topic", "T", "the events topic", kEventsTopic);
@@ -102,61 +103,74 @@ int Serve(const Args& argv) {
   args.String("broker-timeout-ms", "MS", "fail if no broker answers within MS", "10000");
   args.String("tick-ms", "MS", "append a ClockTick to a shard idle for MS (0 = never)", "60000");
   args.Repeated("X", "KEY=VALUE", "librdkafka property (SASL/TLS, session.timeout.ms, ...)");
-  int code = 0;
-  if (!ParseOrUsage(args, argv, &code)) return code;
-  auto broker_timeout_ms = args.GetInt("broker-timeout-ms", 100, 600'000);
-  auto tick_ms = args.GetInt("tick-ms", 0, 24LL * 3600 * 1000);
-  auto partitions = args.GetInt("partitions", 1, 1024);
-  auto batch_events = args.GetInt("batch-events", 1, kBatchEventsMax);
-  auto batch_ms = args.GetInt("batch-ms", 0, kBatchIntervalMsMax);
-  auto inflight_mb = args.GetInt("inflight-mb", 1, kInflightBytesMax >> 20);
-  auto progress_ms = args.GetInt("progress-ms", 0, 3600 * 1000);
-  auto properties = ParseProperties(args.GetAll("X"));
-  for (const absl::Status& s : {partitions.status(), batch_events.status(), batch_ms.status(),
-                                inflight_mb.status(), progress_ms.status(), properties.status(),
-                                broker_timeout_ms.status(), tick_ms.status()}) {
-    if (!s.ok()) return Fail("serve", s);
-  }
-  InstallSignalHandlers();
-  auto log = OpenLog(args.Get("data-dir"), false, !args.GetBool("no-fsync"));
-  if (!log.ok()) return Fail("serve", log.status());
+}
 
+// Everything but the brokers, from the parsed flags.
+absl::StatusOr<KafkaIngestOptions> ServeOptions(const CliArgs& args) {
   KafkaIngestOptions options;
-  std::unique_ptr<EmbeddedBroker> broker;
-  if (args.Has("brokers")) {
-    options.brokers = args.Get("brokers");
-  } else {
-    EmbeddedBrokerOptions broker_options;
-    broker_options.partitions = static_cast<int>(*partitions);
-    broker_options.topics = {args.Get("topic"), args.Get("dead-letter-topic"), kActionsTopic};
-    if (args.Get("dead-letter-topic").empty()) broker_options.topics.erase(broker_options.topics.begin() + 1);
-    auto started = EmbeddedBroker::Start(broker_options);
-    if (!started.ok()) return Fail("serve", started.status());
-    broker = std::move(*started);
-    options.brokers = broker->bootstrap();
-    // The mock waits session.timeout.ms - 1 s per rebalance: keep it short.
-    options.properties = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "1000"}};
-    if (auto s = AnnounceBootstrap(broker->bootstrap(), args.Get("bootstrap-file")); !s.ok()) {
-      return Fail("serve", s);
-    }
-  }
+  ASSIGN_OR_RETURN(int64_t batch_events, args.GetInt("batch-events", 1, kBatchEventsMax));
+  ASSIGN_OR_RETURN(int64_t batch_ms, args.GetInt("batch-ms", 0, kBatchIntervalMsMax));
+  ASSIGN_OR_RETURN(int64_t inflight_mb, args.GetInt("inflight-mb", 1, kInflightBytesMax >> 20));
+  ASSIGN_OR_RETURN(int64_t progress_ms, args.GetInt("progress-ms", 0, 3600 * 1000));
+  ASSIGN_OR_RETURN(int64_t timeout_ms, args.GetInt("broker-timeout-ms", 100, 600'000));
+  ASSIGN_OR_RETURN(options.clock_tick_interval_ms, args.GetInt("tick-ms", 0, 24LL * 3600 * 1000));
+  ASSIGN_OR_RETURN(options.properties, ParseProperties(args.GetAll("X")));
   options.topic = args.Get("topic");
   options.group = args.Get("group");
   options.dead_letter_topic = args.Get("dead-letter-topic");
-  options.batch.batch_events_max = static_cast<int>(*batch_events);
-  options.batch.batch_interval_ms = static_cast<int>(*batch_ms);
-  options.inflight_bytes_max = static_cast<size_t>(*inflight_mb) << 20;
-  options.properties.insert(options.properties.end(), properties->begin(), properties->end());
-  options.progress_interval_ms = static_cast<int>(*progress_ms);
-  options.broker_timeout_ms = static_cast<int>(*broker_timeout_ms);
-  options.clock_tick_interval_ms = *tick_ms;
+  options.batch.batch_events_max = static_cast<int>(batch_events);
+  options.batch.batch_interval_ms = static_cast<int>(batch_ms);
+  options.inflight_bytes_max = static_cast<size_t>(inflight_mb) << 20;
+  options.progress_interval_ms = static_cast<int>(progress_ms);
+  options.broker_timeout_ms = static_cast<int>(timeout_ms);
   options.progress = [last = uint64_t{UINT64_MAX}](const IngestCounters& c) mutable {
     if (c.messages == last) return;  // quiet while idle
     last = c.messages;
     std::cerr << "leadlog serve: consumed " << c.messages << ", appended " << c.appended
               << ", duplicates " << c.duplicates << ", dead letters " << c.dead_letters << "\n";
   };
-  auto ingest = KafkaIngest::Create(options, log->get());
+  return options;
+}
+
+// Starts the embedded broker with serve's topics and points `options` at it.
+absl::StatusOr<std::unique_ptr<EmbeddedBroker>> StartEmbeddedBroker(const CliArgs& args,
+                                                                    KafkaIngestOptions* options) {
+  EmbeddedBrokerOptions broker_options;
+  ASSIGN_OR_RETURN(int64_t partitions, args.GetInt("partitions", 1, 1024));
+  broker_options.partitions = static_cast<int>(partitions);
+  broker_options.topics = {options->topic, kActionsTopic};
+  if (!options->dead_letter_topic.empty()) broker_options.topics.push_back(options->dead_letter_topic);
+  ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedBroker> broker, EmbeddedBroker::Start(broker_options));
+  options->brokers = broker->bootstrap();
+  // The mock waits session.timeout.ms - 1 s per rebalance: keep it short
+  // (flags given with -X come later and win).
+  options->properties.insert(options->properties.begin(),
+                             {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "1000"}});
+  RETURN_IF_ERROR(AnnounceBootstrap(broker->bootstrap(), args.Get("bootstrap-file")));
+  return broker;
+}
+
+}  // namespace
+
+int Serve(const Args& argv) {
+  CliArgs args("serve");
+  DeclareServeFlags(args);
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  absl::StatusOr<KafkaIngestOptions> options = ServeOptions(args);
+  if (!options.ok()) return Fail("serve", options.status());
+  InstallSignalHandlers();
+  auto log = OpenLog(args.Get("data-dir"), false, !args.GetBool("no-fsync"));
+  if (!log.ok()) return Fail("serve", log.status());
+  std::unique_ptr<EmbeddedBroker> broker;
+  if (args.Has("brokers")) {
+    options->brokers = args.Get("brokers");
+  } else {
+    auto started = StartEmbeddedBroker(args, &*options);
+    if (!started.ok()) return Fail("serve", started.status());
+    broker = std::move(*started);
+  }
+  auto ingest = KafkaIngest::Create(*options, log->get());
   if (!ingest.ok()) return Fail("serve", ingest.status());
   g_ingest.store(ingest->get());
   if (g_stop.load()) (*ingest)->Stop();
