@@ -84,6 +84,7 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
   void CommitAdvisory(const AppendBatch& batch);
   void CloseBatch();
   void CloseBatchAndDrain();
+  void DropHeld();
   void Backpressure();
   void TickIdleShards();
   void ReportProgress();
@@ -167,10 +168,7 @@ void KafkaIngest::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::
   rebalances_.fetch_add(1, std::memory_order_relaxed);
   const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
   if (err == RdKafka::ERR__REVOKE_PARTITIONS && consumer->assignment_lost()) {
-    // Another member may own these partitions already: what we hold is stale.
-    dropped_on_loss_ += builder_.messages() + queue_.Discard();
-    builder_.Take();
-    queue_.WaitIdle();
+    DropHeld();
   } else {
     // Write everything consumed so far, so stored offsets are final.
     CloseBatchAndDrain();
@@ -209,6 +207,14 @@ void KafkaIngest::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::
   for (RdKafka::TopicPartition* tp : current) assignment_.push_back(PartitionId(tp->partition()));
   RdKafka::TopicPartition::destroy(current);
   paused_ = false;
+}
+
+void KafkaIngest::Impl::DropHeld() {
+  // Another member may own our partitions already: what we hold is stale and
+  // is consumed again, from the stored offsets, by whoever owns them next.
+  dropped_on_loss_ += builder_.messages() + queue_.Discard();
+  builder_.Take();
+  queue_.WaitIdle();
 }
 
 void KafkaIngest::Impl::PublishDeadLetters(const AppendBatch& batch) {
@@ -357,6 +363,12 @@ absl::Status KafkaIngest::Impl::Run(const std::atomic<bool>& stop_requested) {
       builder_.Add(raw);
       last_activity_ms_[raw.partition.value()] = clock_->MonotonicMs();
       messages_.fetch_add(1, std::memory_order_relaxed);
+    } else if (message->err() == RdKafka::ERR__MAX_POLL_EXCEEDED) {
+      // We have left the group; the lost-assignment callback follows on a
+      // later poll. Do not write what we hold in between.
+      std::cerr << "leadlog: max.poll.interval.ms exceeded: dropping "
+                << builder_.messages() << " unwritten messages, rejoining\n";
+      DropHeld();
     } else if (message->err() != RdKafka::ERR__TIMED_OUT) {
       std::cerr << "leadlog: " << KafkaStatus(message->err(), "consume") << "\n";
     }

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "consumers/embedded_broker.h"
 #include "engine/testing/status_matchers.h"
 #include "engine/testing/temp_dir.h"
@@ -334,6 +335,40 @@ TEST_F(KafkaIngestTest, FullQueuePausesPartitionsAndBoundsWhatIsConsumed) {
   ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 4000; }, absl::Seconds(60)));
   ASSERT_OK(ingest.Stop());
   ExpectEachEventOnce(0, 4000);
+}
+
+TEST_F(KafkaIngestTest, LostAssignmentDropsWhatWasHeldAndLosesNothing) {
+  Producer(broker_->bootstrap()).SendRange(0, 2000);
+  KafkaIngestOptions options = Options("lost");
+  options.batch.batch_events_max = kBatchEventsMax;
+  options.batch.batch_interval_ms = kBatchIntervalMsMax;  // the open batch is held
+  // A poll thread stalled longer than max.poll.interval.ms is thrown out of
+  // the group: its next poll reports the assignment as lost.
+  options.properties = {{"session.timeout.ms", "3000"},
+                        {"heartbeat.interval.ms", "500"},
+                        {"max.poll.interval.ms", "3000"}};
+  // The progress hook runs on the poll thread: stall it there once messages
+  // are held in the open batch.
+  absl::Notification stalled, resume;
+  options.progress_interval_ms = 50;
+  options.progress = [&](const IngestCounters& c) {
+    if (c.messages == 0 || stalled.HasBeenNotified()) return;
+    stalled.Notify();
+    resume.WaitForNotification();
+  };
+  RunningIngest ingest(options, log_.get());
+  ASSERT_TRUE(stalled.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_EQ(Appended(), 0u) << "the held batch must not have been written";
+  // Past max.poll.interval.ms (3 s) plus the background check's slack.
+  EXPECT_FALSE(testing::WaitFor([&] { return Appended() > 0; }, absl::Seconds(5)));
+  resume.Notify();
+  ASSERT_TRUE(testing::WaitFor([&] { return ingest->counters().dropped_on_loss > 0; },
+                               absl::Seconds(30)));
+  // What was dropped is consumed again from the stored offsets.
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 2000; }, absl::Seconds(90)));
+  ASSERT_OK(ingest.Stop());
+  EXPECT_GT(ingest->counters().messages, 2000u) << "dropped messages are consumed twice";
+  ExpectEachEventOnce(0, 2000);
 }
 
 TEST_F(KafkaIngestTest, StopWritesTheOpenBatchAndItsOffsets) {
