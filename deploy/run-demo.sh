@@ -39,22 +39,39 @@ brokers="$(cat "$data/bootstrap")"
 echo "== leadlog serve is running with its embedded broker at $brokers"
 echo "   (any Kafka client can publish there, e.g. kcat -P -b $brokers -t leadlog.events)"
 
-echo "== publishing $events demo events over $leads leads"
-start_ms=$(date +%s%3N)
-"$leadlog" demo --brokers "$brokers" --events "$events" --leads "$leads"
-
 echo "== publishing 2 bad messages with kcat (they go to the dead-letter path; ingest continues)"
 printf '%s\n' '{"type":"track","anonymousId":"anon-x","event":"Form Submitted"}' \
   '{"type":"screen","messageId":"m-bad-2","userId":"u-1"}' | kcat -P -b "$brokers" -t leadlog.events
+# Their dead letters also show that serve has joined its consumer group.
+for _ in $(seq 1 300); do
+  "$leadlog" stats --data-dir "$data/log" --json 2>/dev/null | grep -q '"dead_letters":2,"shards"' && break
+  sleep 0.1
+done
+
+echo "== publishing $events demo events over $leads leads"
+start_ms=$(date +%s%3N)
+# Paced: the embedded (mock) broker keeps at most ~5 MiB per partition and
+# evicts the oldest messages, consumed or not, so publishing must not run far
+# ahead of ingest. A real Kafka broker has no such limit.
+"$leadlog" demo --brokers "$brokers" --events "$events" --leads "$leads" --rate 40000
 events=$((events + 2))
 
 echo "== waiting for ingest"
 done_count=0
-for _ in $(seq 1 600); do
+last_count=-1
+stalled_polls=0
+while :; do
   json="$("$leadlog" stats --data-dir "$data/log" --json 2>/dev/null || true)"
   done_count=$(echo "$json" | sed -E 's/^\{"events_appended":([0-9]+),"duplicates_skipped":([0-9]+),"dead_letters":([0-9]+).*/\1 \2 \3/' |
     awk '{print $1+$2+$3}')
-  [ "${done_count:-0}" -ge "$events" ] && break
+  done_count=${done_count:-0}
+  [ "$done_count" -ge "$events" ] && break
+  if [ "$done_count" -eq "$last_count" ]; then stalled_polls=$((stalled_polls + 1)); else stalled_polls=0; fi
+  last_count=$done_count
+  if [ "$stalled_polls" -ge 75 ]; then  # 15 s without progress
+    echo "run-demo: ingest stalled at $done_count of $events messages" >&2
+    exit 1
+  fi
   sleep 0.2
 done
 end_ms=$(date +%s%3N)

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/internal/batch_writer.h"
+#include "engine/internal/event_log_access.h"
 #include "engine/internal/format.h"
 #include "engine/internal/recovery.h"
 #include "engine/internal/store.h"
@@ -147,6 +148,7 @@ class EventLogImpl final : public EventLog {
   absl::Status Verify(int problems_max) const override {
     return internal::VerifyLog(*store_, problems_max);
   }
+  internal::Store* store() const { return store_.get(); }
 
  private:
   absl::Status CheckWritable() const;
@@ -393,6 +395,15 @@ absl::Status EventLogImpl::ReadDeadLetters(
 }
 
 }  // namespace
+
+namespace internal {
+
+Store* StoreOf(EventLog* log) {
+  auto* impl = dynamic_cast<EventLogImpl*>(log);
+  return impl == nullptr ? nullptr : impl->store();
+}
+
+}  // namespace internal
 
 absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const EventLogOptions& options) {
   if (options.data_dir.empty()) {

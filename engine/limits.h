@@ -45,7 +45,20 @@ inline constexpr size_t kTopicBytesMax = 249;
 // Most records one ReadRange call may visit.
 inline constexpr uint64_t kReadRangeRecordsMax = 1'000'000;
 
+// --- Projections (engine/projection.h) ---
+// Longest projection name ([a-z0-9_]).
+inline constexpr size_t kProjectionNameBytesMax = 32;
+// Longest key and value a fold may write through ProjectionTxn.
+inline constexpr size_t kProjectionKeyBytesMax = 1024;
+inline constexpr size_t kProjectionValueBytesMax = 1024 * 1024;
+// Default and ceiling of records folded per committed WriteBatch.
+inline constexpr uint64_t kProjectionRecordsPerCommitDefault = 1000;
+inline constexpr uint64_t kProjectionRecordsPerCommitMax = 100'000;
+
 static_assert(kBatchEventsDefault <= kBatchEventsMax);
+static_assert(kProjectionRecordsPerCommitDefault <= kProjectionRecordsPerCommitMax);
+static_assert(kProjectionRecordsPerCommitMax <= kReadRangeRecordsMax,
+              "one chunk must be readable with one ReadRange call");
 static_assert(kBatchIntervalMsDefault <= kBatchIntervalMsMax);
 static_assert(kInflightBytesDefault <= kInflightBytesMax);
 static_assert(kEventBytesMax <= kDeadLetterRawBytesMax,

@@ -8,6 +8,8 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/clock.h"
 #include "consumers/codec.h"
 #include "consumers/embedded_broker.h"
 #include "consumers/kafka_ingest.h"
@@ -248,6 +250,7 @@ int Demo(const Args& argv) {
   args.String("leads", "N", "number of leads", "1000");
   args.String("events", "N", "number of events", "20000");
   args.String("seed", "N", "random seed (same seed, same workload)", "42");
+  args.String("rate", "N", "publish at most N events per second (0 = as fast as possible)", "0");
   args.Repeated("X", "KEY=VALUE", "librdkafka property for the producer");
   int code = 0;
   if (!ParseOrUsage(args, argv, &code)) return code;
@@ -261,8 +264,10 @@ int Demo(const Args& argv) {
   auto leads = args.GetInt("leads", 1, 10'000'000);
   auto events = args.GetInt("events", 1, 1'000'000'000);
   auto seed = args.GetInt("seed", 0, INT64_MAX);
+  auto rate = args.GetInt("rate", 0, 100'000'000);
   auto properties = ParseProperties(args.GetAll("X"));
-  for (const absl::Status& s : {leads.status(), events.status(), seed.status(), properties.status()}) {
+  for (const absl::Status& s :
+       {leads.status(), events.status(), seed.status(), rate.status(), properties.status()}) {
     if (!s.ok()) return Fail("demo", s);
   }
   WorkloadOptions options;
@@ -286,8 +291,15 @@ int Demo(const Args& argv) {
   }
   v1::Event event;
   uint64_t count = 0;
+  const int64_t start_ms = SystemClock::Get()->MonotonicMs();
   while ((*workload)->Next(&event)) {
     ++count;
+    if (*rate > 0 && count % 100 == 0) {
+      // Pace: event `count` is due at start + count / rate seconds.
+      int64_t due_ms = start_ms + static_cast<int64_t>(count * 1000 / *rate);
+      int64_t wait_ms = due_ms - SystemClock::Get()->MonotonicMs();
+      if (wait_ms > 0) absl::SleepFor(absl::Milliseconds(wait_ms));
+    }
     if (out != nullptr) {
       *out << EncodeSegmentJson(event) << "\n";
       continue;

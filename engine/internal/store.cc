@@ -18,6 +18,11 @@ namespace {
 constexpr const char* kOurFamilies[] = {kLogFamily, kByLeadFamily, kDedupFamily, kMetaFamily,
                                         kDeadLettersFamily};
 
+bool IsOurFamily(absl::string_view name) {
+  return std::find(std::begin(kOurFamilies), std::end(kOurFamilies), name) !=
+         std::end(kOurFamilies);
+}
+
 rocksdb::DBOptions MakeDbOptions(bool read_only) {
   rocksdb::DBOptions options;
   options.create_if_missing = !read_only;
@@ -113,13 +118,74 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, 
     if (names[i] == kDedupFamily) store->families_.dedup = handle;
     if (names[i] == kMetaFamily) store->families_.meta = handle;
     if (names[i] == kDeadLettersFamily) store->families_.dead_letters = handle;
+    if (!IsOurFamily(names[i]) && names[i] != rocksdb::kDefaultColumnFamilyName) {
+      absl::MutexLock lock(&store->extra_mu_);
+      store->extra_[names[i]] = handle;
+    }
   }
   return store;
+}
+
+std::vector<std::string> Store::ExtraFamilyNames() const {
+  std::vector<std::string> names;
+  {
+    absl::MutexLock lock(&extra_mu_);
+    for (const auto& [name, handle] : extra_) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+rocksdb::ColumnFamilyHandle* Store::ExtraFamily(absl::string_view name) const {
+  absl::MutexLock lock(&extra_mu_);
+  auto it = extra_.find(name);
+  return it == extra_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<rocksdb::ColumnFamilyHandle*> Store::CreateOrGetFamily(const std::string& name) {
+  if (IsOurFamily(name) || name == rocksdb::kDefaultColumnFamilyName) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("column family '", name, "' is one of leadlog's own"));
+  }
+  absl::MutexLock lock(&extra_mu_);
+  auto it = extra_.find(name);
+  if (it != extra_.end()) return it->second;
+  if (read_only_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create column family '", name, "': ", data_dir_, " is open read-only"));
+  }
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(MakeFamilyOptions(name), name, &handle);
+  RETURN_IF_ERROR(FromRocks(s, absl::StrCat("create column family '", name, "'")));
+  later_handles_.push_back(handle);
+  extra_[name] = handle;
+  return handle;
+}
+
+absl::Status Store::DropFamily(const std::string& name) {
+  absl::MutexLock lock(&extra_mu_);
+  auto it = extra_.find(name);
+  if (it == extra_.end()) {
+    return absl::NotFoundError(absl::StrCat("no column family '", name, "' in ", data_dir_));
+  }
+  if (read_only_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot drop column family '", name, "': ", data_dir_, " is open read-only"));
+  }
+  RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(it->second),
+                            absl::StrCat("drop column family '", name, "'")));
+  // The handle stays valid (and owned) until ~Store: a reader may hold it.
+  extra_.erase(it);
+  return absl::OkStatus();
 }
 
 Store::~Store() {
   if (db_ == nullptr) return;
   for (rocksdb::ColumnFamilyHandle* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  absl::MutexLock lock(&extra_mu_);
+  for (rocksdb::ColumnFamilyHandle* handle : later_handles_) {
+    db_->DestroyColumnFamilyHandle(handle);
+  }
   db_->Close();
 }
 

@@ -1,8 +1,11 @@
 // Store: the RocksDB instance behind an EventLog, its column families, and
 // the one adapter from rocksdb::Status to absl::Status.
 //
-// Thread-safety: the DB and handles are thread-safe (RocksDB's contract).
-// Lifetime: handles and DB live until the Store is destroyed.
+// Thread-safety: the DB and handles are thread-safe (RocksDB's contract);
+// the set of extra (non-leadlog) families is guarded by a mutex.
+// Lifetime: handles and DB live until the Store is destroyed, including the
+// handles of families dropped with DropFamily (RocksDB keeps a dropped
+// family's data readable through an open handle).
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, /*read_only=*/false));
 //   rocksdb::Status s = store->db()->Put({}, store->families().meta, key, value);
@@ -15,9 +18,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
 
 namespace leadlog::internal {
@@ -41,8 +47,8 @@ class Store {
  public:
   // Opens (read_only: DB::OpenForReadOnly, no lock taken) or creates the DB
   // in `data_dir` with the leadlog column families. Column families that
-  // exist but are not leadlog's are opened and left alone. Errors: see
-  // EventLog::Open.
+  // exist but are not leadlog's (projection families) are opened too and
+  // reachable through ExtraFamily. Errors: see EventLog::Open.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir, bool read_only);
 
   ~Store();
@@ -58,6 +64,21 @@ class Store {
     return FromRocksStatus(status, data_dir_, action);
   }
 
+  // Families that are not leadlog's fixed ones (e.g. projection families):
+  // all found at Open plus those created since. Sorted by name.
+  std::vector<std::string> ExtraFamilyNames() const ABSL_LOCKS_EXCLUDED(extra_mu_);
+  // The handle of an extra family, or nullptr when there is none.
+  rocksdb::ColumnFamilyHandle* ExtraFamily(absl::string_view name) const
+      ABSL_LOCKS_EXCLUDED(extra_mu_);
+  // Returns the extra family `name`, creating it (DB::CreateColumnFamily)
+  // when missing. FailedPrecondition on a read-only store; InvalidArgument
+  // for the name of a leadlog family.
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> CreateOrGetFamily(const std::string& name)
+      ABSL_LOCKS_EXCLUDED(extra_mu_);
+  // Drops the extra family `name` (DB::DropColumnFamily). NotFound when
+  // there is none; FailedPrecondition on a read-only store.
+  absl::Status DropFamily(const std::string& name) ABSL_LOCKS_EXCLUDED(extra_mu_);
+
  private:
   Store(std::string data_dir, bool read_only)
       : data_dir_(std::move(data_dir)), read_only_(read_only) {}
@@ -65,8 +86,14 @@ class Store {
   std::string data_dir_;
   bool read_only_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // all opened, owned
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // opened at Open, owned
   Families families_;
+  mutable absl::Mutex extra_mu_;
+  // Extra families by name: those opened at Open point into handles_, those
+  // created later are owned here too (destroyed with the Store).
+  absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> extra_ ABSL_GUARDED_BY(extra_mu_);
+  // Created after Open, or dropped: destroyed in ~Store.
+  std::vector<rocksdb::ColumnFamilyHandle*> later_handles_ ABSL_GUARDED_BY(extra_mu_);
 };
 
 }  // namespace leadlog::internal

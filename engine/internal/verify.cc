@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -12,6 +13,7 @@
 #include "engine/event_log.h"
 #include "engine/internal/batch_writer.h"
 #include "engine/internal/format.h"
+#include "engine/internal/projection_format.h"
 #include "engine/limits.h"
 #include "engine/status_macros.h"
 #include "rocksdb/snapshot.h"
@@ -52,6 +54,7 @@ class Verifier {
     if (!Full()) RETURN_IF_ERROR(CheckByLead());
     if (!Full()) RETURN_IF_ERROR(CheckDedup());
     if (!Full()) RETURN_IF_ERROR(CheckDeadLetters());
+    if (!Full()) RETURN_IF_ERROR(CheckProjections());
     if (problems_.empty()) return absl::OkStatus();
     return absl::DataLossError(
         absl::StrCat("verify found ", problems_.size(),
@@ -84,6 +87,8 @@ class Verifier {
   absl::Status CheckDedup();
   absl::Status CheckDeadLetters();
   void FinishDeadLetterShard(ShardId shard, uint64_t count);
+  absl::Status CheckProjections();
+  absl::Status CheckProjectionFamily(const std::string& name);
 
   const Store& store_;
   rocksdb::ManagedSnapshot snapshot_;
@@ -93,6 +98,8 @@ class Verifier {
   ShardStates states_;                       // from meta
   absl::flat_hash_set<ShardId> log_shards_;  // shards with log records
   absl::flat_hash_set<ShardId> dead_letter_shards_;
+  // Active projection versions from meta: name -> version.
+  std::vector<std::pair<std::string, uint32_t>> active_projections_;
   std::string key_;
   rocksdb::PinnableSlice value_;
 };
@@ -134,7 +141,15 @@ void Verifier::CheckMetaEntry(const MetaKeyParts& key, absl::string_view value, 
                               absl::flat_hash_set<ShardId>* offset_shards) {
   const std::string where =
       absl::StrCat("meta shard ", key.shard.value(), " tag '", std::string(1, key.tag), "': ");
-  if (key.shard.value() == kGlobalShard) {
+  if (key.shard.value() == kGlobalShard && key.tag == kMetaTagActiveProjection) {
+    if (!CheckProjectionName(key.rest, "name").ok() ||
+        !DecodeProjectionVersion(value).has_value()) {
+      Problem(absl::StrCat(where, "malformed active projection version of '", key.rest, "' (",
+                           value.size(), " bytes)"));
+    } else {
+      active_projections_.emplace_back(std::string(key.rest), *DecodeProjectionVersion(value));
+    }
+  } else if (key.shard.value() == kGlobalShard) {
     std::optional<uint32_t> version = DecodeFormatVersion(value);
     if (key.tag != kMetaTagFormatVersion || !key.rest.empty()) {
       Problem(absl::StrCat(where, "unknown global key"));
@@ -385,6 +400,57 @@ void Verifier::FinishDeadLetterShard(ShardId shard, uint64_t count) {
     Problem(absl::StrCat("shard ", shard.value(), ": meta counts ", it->second.dead_letters,
                          " dead letters, the last stored id is ", count - 1));
   }
+}
+
+absl::Status Verifier::CheckProjections() {
+  for (const auto& [name, version] : active_projections_) {
+    const std::string family = ProjectionFamilyName(name, version);
+    if (store_.ExtraFamily(family) == nullptr) {
+      Problem(absl::StrCat("projection ", name, ": active version ", version,
+                           " has no column family '", family, "'"));
+    }
+  }
+  for (const std::string& family : store_.ExtraFamilyNames()) {
+    if (Full()) break;
+    if (family.rfind(kProjectionFamilyPrefix, 0) != 0) continue;  // not ours: left alone
+    RETURN_IF_ERROR(CheckProjectionFamily(family));
+  }
+  return absl::OkStatus();
+}
+
+// Keys are well-formed and every checkpoint is within its shard's log.
+absl::Status Verifier::CheckProjectionFamily(const std::string& name) {
+  rocksdb::ColumnFamilyHandle* family = store_.ExtraFamily(name);
+  if (family == nullptr) return absl::OkStatus();  // dropped meanwhile
+  std::unique_ptr<rocksdb::Iterator> it = Scan(family);
+  for (; it->Valid() && !Full(); it->Next()) {
+    absl::string_view key = View(it->key());
+    const std::string where = absl::StrCat(name, ": ");
+    if (key.size() < kShardBytes + 1) {
+      Problem(absl::StrCat(where, "malformed key of ", key.size(), " bytes"));
+      continue;
+    }
+    const ShardId shard(GetU32(key.data()));
+    const char tag = key[kShardBytes];
+    const size_t fold_key_bytes = key.size() - kShardBytes - 1;
+    if (tag == kProjectionTagState) {
+      if (fold_key_bytes == 0 || fold_key_bytes > kProjectionKeyBytesMax) {
+        Problem(absl::StrCat(where, "shard ", shard.value(), ": state key of ", fold_key_bytes,
+                             " bytes"));
+      }
+      continue;
+    }
+    std::optional<Sequence> checkpoint = DecodeProjectionCheckpoint(View(it->value()));
+    auto state = states_.find(shard);
+    const uint64_t position = state == states_.end() ? 0 : state->second.position.value();
+    if (tag != kProjectionTagCheckpoint || fold_key_bytes != 0 || !checkpoint.has_value()) {
+      Problem(absl::StrCat(where, "shard ", shard.value(), ": malformed key or checkpoint"));
+    } else if (checkpoint->value() > position) {
+      Problem(absl::StrCat(where, "shard ", shard.value(), ": checkpoint ", checkpoint->value(),
+                           " is beyond the log position ", position));
+    }
+  }
+  return store_.FromRocks(it->status(), absl::StrCat("read ", name));
 }
 
 }  // namespace

@@ -17,7 +17,8 @@
 namespace leadlog::internal {
 
 // OK, DataLoss listing at most `problems_max` problems (in the order found:
-// meta, log, by_lead, dedup, dead_letters), or the error of a failed read.
+// meta, log, by_lead, dedup, dead_letters,
+// projection families), or the error of a failed read.
 absl::Status VerifyLog(const Store& store, int problems_max);
 
 }  // namespace leadlog::internal

@@ -1,0 +1,398 @@
+// Projection runtime on the EventLog's RocksDB instance. Design note:
+// - Each projection version has its own column family (created on demand
+//   through the Store); state and checkpoint live there, so dropping a
+//   version drops both (internal/projection_format.h, FORMAT.md).
+// - CatchUp reads one chunk with EventLog::ReadRange, applies the fold with a
+//   TxnImpl that buffers writes in key order, and commits the buffered
+//   writes plus the new checkpoint in one WriteBatch. The in-memory
+//   checkpoint is published only after the write succeeded.
+// - The active version of each name is a global meta key, written synced.
+#include "engine/projection.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/internal/event_log_access.h"
+#include "engine/internal/format.h"
+#include "engine/internal/projection_format.h"
+#include "engine/internal/store.h"
+#include "engine/status_macros.h"
+#include "rocksdb/write_batch.h"
+
+namespace leadlog {
+namespace {
+
+using internal::Store;
+
+absl::string_view View(const rocksdb::Slice& slice) {
+  return absl::string_view(slice.data(), slice.size());
+}
+
+absl::Status CheckKey(absl::string_view key) {
+  if (!key.empty() && key.size() <= kProjectionKeyBytesMax) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("key: ", key.size(),
+                                                 " bytes, expected 1..kProjectionKeyBytesMax (",
+                                                 kProjectionKeyBytesMax, ")"));
+}
+
+absl::Status CheckValue(absl::string_view value) {
+  if (value.size() <= kProjectionValueBytesMax) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("value: ", value.size(),
+                                                 " bytes, more than kProjectionValueBytesMax (",
+                                                 kProjectionValueBytesMax, ")"));
+}
+
+absl::StatusOr<Store*> StoreOrError(EventLog* log) {
+  Store* store = log == nullptr ? nullptr : internal::StoreOf(log);
+  if (store != nullptr) return store;
+  return absl::InvalidArgumentError("log: not an EventLog returned by EventLog::Open");
+}
+
+// One chunk's reads and buffered writes for one shard of one version.
+class TxnImpl final : public ProjectionTxn {
+ public:
+  TxnImpl(const Store& store, rocksdb::ColumnFamilyHandle* family, ShardId shard)
+      : store_(store), family_(family), shard_(shard) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override {
+    RETURN_IF_ERROR(CheckKey(key));
+    auto it = pending_.find(std::string(key));
+    if (it != pending_.end()) return it->second;
+    internal::EncodeProjectionStateKey(shard_, key, &scratch_);
+    std::string value;
+    rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), family_, scratch_, &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    RETURN_IF_ERROR(store_.FromRocks(s, "read projection state"));
+    return std::optional<std::string>(std::move(value));
+  }
+
+  void Put(absl::string_view key, std::string value) override {
+    if (!status_.ok()) return;
+    status_ = CheckKey(key);
+    if (status_.ok()) status_ = CheckValue(value);
+    if (status_.ok()) pending_[std::string(key)] = std::move(value);
+  }
+
+  void Delete(absl::string_view key) override {
+    if (!status_.ok()) return;
+    status_ = CheckKey(key);
+    if (status_.ok()) pending_[std::string(key)] = std::nullopt;
+  }
+
+  // The first invalid Put/Delete, or OK.
+  const absl::Status& status() const { return status_; }
+
+  // Writes the pending state (in key order) and `checkpoint` in one batch.
+  absl::Status Commit(Sequence checkpoint, bool sync) {
+    rocksdb::WriteBatch batch;
+    std::string key;
+    for (const auto& [fold_key, value] : pending_) {
+      internal::EncodeProjectionStateKey(shard_, fold_key, &key);
+      rocksdb::Status s =
+          value.has_value() ? batch.Put(family_, key, *value) : batch.Delete(family_, key);
+      RETURN_IF_ERROR(store_.FromRocks(s, "build projection batch"));
+    }
+    std::string value;
+    internal::EncodeProjectionCheckpointKey(shard_, &key);
+    internal::EncodeProjectionCheckpoint(checkpoint, &value);
+    RETURN_IF_ERROR(store_.FromRocks(batch.Put(family_, key, value), "build projection batch"));
+    rocksdb::WriteOptions write;
+    write.sync = sync;
+    return store_.FromRocks(store_.db()->Write(write, &batch), "write projection batch");
+  }
+
+ private:
+  const Store& store_;
+  rocksdb::ColumnFamilyHandle* const family_;
+  const ShardId shard_;
+  // Ordered: the batch is built in key order, independent of Apply's order.
+  std::map<std::string, std::optional<std::string>> pending_;
+  absl::Status status_;
+  std::string scratch_;
+};
+
+// Reads the stored checkpoint of `shard` (0 when none).
+absl::StatusOr<Sequence> LoadCheckpoint(const Store& store, rocksdb::ColumnFamilyHandle* family,
+                                        ShardId shard, absl::string_view label) {
+  std::string key;
+  internal::EncodeProjectionCheckpointKey(shard, &key);
+  std::string value;
+  rocksdb::Status s = store.db()->Get(rocksdb::ReadOptions(), family, key, &value);
+  if (s.IsNotFound()) return Sequence(0);
+  RETURN_IF_ERROR(store.FromRocks(s, "read projection checkpoint"));
+  std::optional<Sequence> checkpoint = internal::DecodeProjectionCheckpoint(value);
+  if (!checkpoint.has_value()) {
+    return absl::DataLossError(absl::StrCat(label, " shard ", shard.value(),
+                                            ": malformed checkpoint (", value.size(), " bytes)"));
+  }
+  return *checkpoint;
+}
+
+class RunnerImpl final : public ProjectionRunner {
+ public:
+  RunnerImpl(EventLog* log, Store* store, ProjectionFold* fold, ProjectionRunnerOptions options,
+             rocksdb::ColumnFamilyHandle* family, std::string label)
+      : log_(log),
+        store_(store),
+        fold_(fold),
+        options_(options),
+        family_(family),
+        label_(std::move(label)) {}
+
+  absl::Status LoadCheckpoints();
+  absl::StatusOr<Sequence> CatchUp(ShardId shard) override;
+  Sequence Checkpoint(ShardId shard) const override;
+  absl::StatusOr<std::optional<std::string>> Get(ShardId shard,
+                                                 absl::string_view key) const override {
+    TxnImpl reader(*store_, family_, shard);  // nothing pending: committed state
+    return reader.Get(key);
+  }
+  absl::StatusOr<std::string> StateDigest(ShardId shard) const override;
+
+ private:
+  absl::Status ApplyChunk(ShardId shard, Sequence from, Sequence end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(catch_up_mu_);
+  absl::Status Annotate(const absl::Status& status, ShardId shard, uint64_t sequence) const {
+    return absl::Status(status.code(), absl::StrCat(label_, " shard ", shard.value(), " sequence ",
+                                                    sequence, ": ", status.message()));
+  }
+
+  EventLog* const log_;
+  Store* const store_;
+  ProjectionFold* const fold_;
+  const ProjectionRunnerOptions options_;
+  rocksdb::ColumnFamilyHandle* const family_;
+  const std::string label_;  // "projection <name> v<version>"
+  // Serialises CatchUp; held for the whole call.
+  absl::Mutex catch_up_mu_;
+  mutable absl::Mutex checkpoint_mu_ ABSL_ACQUIRED_AFTER(catch_up_mu_);
+  // What is on disk, for every shard whose checkpoint was read or written.
+  absl::flat_hash_map<ShardId, Sequence> checkpoints_ ABSL_GUARDED_BY(checkpoint_mu_);
+};
+
+absl::Status RunnerImpl::LoadCheckpoints() {
+  for (ShardId shard : log_->Shards()) {
+    Sequence checkpoint;
+    ASSIGN_OR_RETURN(checkpoint, LoadCheckpoint(*store_, family_, shard, label_));
+    if (checkpoint > log_->Position(shard)) {
+      return absl::DataLossError(absl::StrCat(label_, " shard ", shard.value(), ": checkpoint ",
+                                              checkpoint.value(), " is beyond the log position ",
+                                              log_->Position(shard).value()));
+    }
+    absl::MutexLock lock(&checkpoint_mu_);
+    checkpoints_[shard] = checkpoint;
+  }
+  return absl::OkStatus();
+}
+
+Sequence RunnerImpl::Checkpoint(ShardId shard) const {
+  absl::MutexLock lock(&checkpoint_mu_);
+  auto it = checkpoints_.find(shard);
+  return it == checkpoints_.end() ? Sequence(0) : it->second;
+}
+
+absl::StatusOr<Sequence> RunnerImpl::CatchUp(ShardId shard) {
+  if (store_->read_only()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(label_, ": event log in ", store_->data_dir(), " is open read-only"));
+  }
+  absl::MutexLock lock(&catch_up_mu_);
+  Sequence from;
+  ASSIGN_OR_RETURN(from, LoadCheckpoint(*store_, family_, shard, label_));
+  const Sequence to = log_->Position(shard);
+  if (from > to) {
+    return absl::DataLossError(absl::StrCat(label_, " shard ", shard.value(), ": checkpoint ",
+                                            from.value(), " is beyond the log position ",
+                                            to.value()));
+  }
+  while (from < to) {
+    const Sequence end(std::min(from.value() + options_.records_per_commit, to.value()));
+    RETURN_IF_ERROR(ApplyChunk(shard, from, end));
+    from = end;
+  }
+  absl::MutexLock checkpoint_lock(&checkpoint_mu_);
+  checkpoints_[shard] = from;
+  return from;
+}
+
+absl::Status RunnerImpl::ApplyChunk(ShardId shard, Sequence from, Sequence end) {
+  TxnImpl txn(*store_, family_, shard);
+  uint64_t next = from.value();
+  RETURN_IF_ERROR(log_->ReadRange(shard, from, end, [&](const v1::LogRecord& record) {
+    absl::Status applied = fold_->Apply(shard, record, txn);
+    if (applied.ok()) applied = txn.status();
+    if (!applied.ok()) return Annotate(applied, shard, record.sequence());
+    ++next;
+    return absl::OkStatus();
+  }));
+  if (next != end.value()) {
+    return absl::DataLossError(absl::StrCat(label_, " shard ", shard.value(), ": log ends at ",
+                                            next, ", expected records up to ", end.value() - 1));
+  }
+  RETURN_IF_ERROR(txn.Commit(end, options_.sync_per_commit));
+  absl::MutexLock lock(&checkpoint_mu_);
+  checkpoints_[shard] = end;
+  return absl::OkStatus();
+}
+
+// FNV-1a 64 (persisted meaning: digests are compared across processes).
+class Fnv1a64 {
+ public:
+  void Add(absl::string_view bytes) {
+    for (unsigned char c : bytes) {
+      hash_ ^= c;
+      hash_ *= 0x100000001b3ULL;
+    }
+  }
+  void AddSized(absl::string_view bytes) {
+    std::string size;
+    internal::PutU32(static_cast<uint32_t>(bytes.size()), &size);
+    Add(size);
+    Add(bytes);
+  }
+  std::string Hex() const { return absl::StrFormat("%016x", hash_); }
+
+ private:
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
+absl::StatusOr<std::string> RunnerImpl::StateDigest(ShardId shard) const {
+  std::string lower;
+  internal::EncodeProjectionStatePrefix(shard, &lower);
+  const std::string upper = internal::PrefixSuccessor(lower);
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.iterate_lower_bound = &lower_slice;
+  read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(read, family_));
+  Fnv1a64 hash;
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+    hash.AddSized(View(it->key()).substr(lower.size()));
+    hash.AddSized(View(it->value()));
+  }
+  RETURN_IF_ERROR(store_->FromRocks(it->status(), "read projection state"));
+  return hash.Hex();
+}
+
+class CatalogImpl final : public ProjectionCatalog {
+ public:
+  explicit CatalogImpl(Store* store) : store_(store) {}
+
+  absl::StatusOr<std::vector<uint32_t>> Versions(absl::string_view name) const override;
+  absl::StatusOr<std::optional<uint32_t>> ActiveVersion(absl::string_view name) const override;
+  absl::Status SetActiveVersion(absl::string_view name, uint32_t version) override;
+  absl::Status DropVersion(absl::string_view name, uint32_t version) override;
+
+ private:
+  absl::Status CheckWritable() const {
+    if (!store_->read_only()) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("event log in ", store_->data_dir(), " is open read-only"));
+  }
+
+  Store* const store_;
+  // Serialises SetActiveVersion and DropVersion (never drop the active one).
+  absl::Mutex mu_;
+};
+
+absl::StatusOr<std::vector<uint32_t>> CatalogImpl::Versions(absl::string_view name) const {
+  RETURN_IF_ERROR(internal::CheckProjectionName(name, "name"));
+  std::vector<uint32_t> versions;
+  for (const std::string& family : store_->ExtraFamilyNames()) {
+    std::optional<uint32_t> version = internal::ParseProjectionFamilyVersion(family, name);
+    if (version.has_value()) versions.push_back(*version);
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+absl::StatusOr<std::optional<uint32_t>> CatalogImpl::ActiveVersion(absl::string_view name) const {
+  RETURN_IF_ERROR(internal::CheckProjectionName(name, "name"));
+  std::string key;
+  internal::EncodeActiveProjectionKey(name, &key);
+  std::string value;
+  rocksdb::Status s =
+      store_->db()->Get(rocksdb::ReadOptions(), store_->families().meta, key, &value);
+  if (s.IsNotFound()) return std::optional<uint32_t>();
+  RETURN_IF_ERROR(store_->FromRocks(s, "read active projection version"));
+  std::optional<uint32_t> version = internal::DecodeProjectionVersion(value);
+  if (!version.has_value()) {
+    return absl::DataLossError(
+        absl::StrCat("projection ", name, ": malformed active version (", value.size(), " bytes)"));
+  }
+  return version;
+}
+
+absl::Status CatalogImpl::SetActiveVersion(absl::string_view name, uint32_t version) {
+  RETURN_IF_ERROR(internal::CheckProjectionName(name, "name"));
+  RETURN_IF_ERROR(internal::CheckProjectionVersion(version, "version"));
+  RETURN_IF_ERROR(CheckWritable());
+  absl::MutexLock lock(&mu_);
+  const std::string family = internal::ProjectionFamilyName(name, version);
+  if (store_->ExtraFamily(family) == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("projection ", name, " v", version, ": no column family '", family, "'"));
+  }
+  std::string key;
+  std::string value;
+  internal::EncodeActiveProjectionKey(name, &key);
+  internal::EncodeProjectionVersion(version, &value);
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  return store_->FromRocks(store_->db()->Put(write, store_->families().meta, key, value),
+                           "write active projection version");
+}
+
+absl::Status CatalogImpl::DropVersion(absl::string_view name, uint32_t version) {
+  RETURN_IF_ERROR(internal::CheckProjectionName(name, "name"));
+  RETURN_IF_ERROR(internal::CheckProjectionVersion(version, "version"));
+  RETURN_IF_ERROR(CheckWritable());
+  absl::MutexLock lock(&mu_);
+  std::optional<uint32_t> active;
+  ASSIGN_OR_RETURN(active, ActiveVersion(name));
+  if (active == version) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("projection ", name, " v", version, " is the active version"));
+  }
+  return store_->DropFamily(internal::ProjectionFamilyName(name, version));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
+    EventLog* log, ProjectionFold* fold, ProjectionRunnerOptions options) {
+  Store* store = nullptr;
+  ASSIGN_OR_RETURN(store, StoreOrError(log));
+  if (fold == nullptr) return absl::InvalidArgumentError("fold: null");
+  const std::string name = fold->name();
+  const uint32_t version = fold->version();
+  RETURN_IF_ERROR(internal::CheckProjectionName(name, "name"));
+  RETURN_IF_ERROR(internal::CheckProjectionVersion(version, "version"));
+  if (options.records_per_commit < 1 ||
+      options.records_per_commit > kProjectionRecordsPerCommitMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "records_per_commit: ", options.records_per_commit,
+        ", expected 1..kProjectionRecordsPerCommitMax (", kProjectionRecordsPerCommitMax, ")"));
+  }
+  rocksdb::ColumnFamilyHandle* family = nullptr;
+  ASSIGN_OR_RETURN(family, store->CreateOrGetFamily(internal::ProjectionFamilyName(name, version)));
+  auto runner = std::make_unique<RunnerImpl>(log, store, fold, options, family,
+                                             absl::StrCat("projection ", name, " v", version));
+  RETURN_IF_ERROR(runner->LoadCheckpoints());
+  return std::unique_ptr<ProjectionRunner>(std::move(runner));
+}
+
+absl::StatusOr<std::unique_ptr<ProjectionCatalog>> ProjectionCatalog::Create(EventLog* log) {
+  Store* store = nullptr;
+  ASSIGN_OR_RETURN(store, StoreOrError(log));
+  return std::unique_ptr<ProjectionCatalog>(std::make_unique<CatalogImpl>(store));
+}
+
+}  // namespace leadlog

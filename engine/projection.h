@@ -1,0 +1,167 @@
+// Projection runtime: stores the state of a versioned pure fold over one
+// shard's log records, and its checkpoint, atomically, and drives catch-up
+// (DESIGN.md §2 invariants 4–6, §4; engine/FORMAT.md "Projection families").
+//
+// A projection version (name, version) owns one column family,
+// `proj_<name>_v<version>`. The fold (ProjectionFold, implemented in
+// projections/) sees records strictly in sequence order and reads/writes its
+// state only through a ProjectionTxn; a rebuild of a new version from
+// sequence 0 happens in its own family while another version stays active
+// (blue/green, ProjectionCatalog).
+//
+// Thread-safety: ProjectionRunner and ProjectionCatalog are thread-safe.
+// CatchUp calls on one runner are serialised inside. One runner per
+// projection version per process: two runners of the same version would
+// race on its checkpoints (caller's contract). A ProjectionTxn is used by one
+// thread, inside one Apply.
+// Ownership: the EventLog and the fold are borrowed and must outlive the
+// runner (and the log the catalog).
+// Durability: CatchUp commits each chunk of `records_per_commit` records as
+// one WriteBatch holding the chunk's state writes and the new checkpoint
+// (fsynced when `sync_per_commit`). After a crash, state and checkpoint
+// always agree: a chunk is in or out as a whole, and the next CatchUp
+// resumes at the checkpoint.
+//
+//   CountingFold fold;  // a ProjectionFold
+//   ASSIGN_OR_RETURN(std::unique_ptr<ProjectionRunner> runner,
+//                    ProjectionRunner::Create(log.get(), &fold, ProjectionRunnerOptions{}));
+//   ASSIGN_OR_RETURN(Sequence next, runner->CatchUp(ShardId(0)));
+//   ASSIGN_OR_RETURN(std::string digest, runner->StateDigest(ShardId(0)));
+//
+// Invariants:
+//   - per shard, Checkpoint() == the number of records whose effect is in
+//     the committed state (records 0 .. checkpoint-1, each applied once).
+//   - Checkpoint(shard) <= log->Position(shard).
+//   - state of a projection version is written only by its runner, only
+//     together with its checkpoint.
+#ifndef LEADLOG_ENGINE_PROJECTION_H_
+#define LEADLOG_ENGINE_PROJECTION_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/event_log.h"
+#include "engine/ids.h"
+#include "engine/limits.h"
+#include "leadlog/v1/record.pb.h"
+
+namespace leadlog {
+
+// The state a fold reads and writes while applying one chunk of records of
+// one shard, in one projection version. Writes are buffered and committed
+// with the chunk's checkpoint; reads see the buffered writes first.
+class ProjectionTxn {
+ public:
+  virtual ~ProjectionTxn() = default;
+
+  // The value of `key`: this chunk's pending write if any, else the
+  // committed state; nullopt when absent or deleted. InvalidArgument ("key:
+  // ...") for a key of 0 or more than kProjectionKeyBytesMax bytes; DataLoss
+  // or Internal for storage failures.
+  virtual absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) = 0;
+
+  // Buffers a write. An invalid key (0 or more than kProjectionKeyBytesMax
+  // bytes) or value (more than kProjectionValueBytesMax bytes) poisons the
+  // transaction: the runner then fails the chunk with InvalidArgument naming
+  // "key" or "value", and commits nothing of it.
+  virtual void Put(absl::string_view key, std::string value) = 0;
+  virtual void Delete(absl::string_view key) = 0;
+};
+
+// A versioned pure fold over log records (DESIGN.md invariant 5): Apply must
+// depend only on the record and the state read through `txn` (no clock, no
+// unseeded randomness, no unordered-container iteration order), so that a
+// rebuild from sequence 0 gives byte-identical state.
+class ProjectionFold {
+ public:
+  virtual ~ProjectionFold() = default;
+  // 1..kProjectionNameBytesMax bytes of [a-z0-9_]; stable across versions.
+  virtual std::string name() const = 0;
+  // >= 1. A new version changes what the fold computes; it builds in its own
+  // family.
+  virtual uint32_t version() const = 0;
+  // Folds one record. A non-OK status stops CatchUp; the chunk holding the
+  // record is not committed.
+  virtual absl::Status Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) = 0;
+};
+
+struct ProjectionRunnerOptions {
+  // Records folded per committed WriteBatch (1..kProjectionRecordsPerCommitMax).
+  // A crash loses at most the chunk in progress, which is folded again.
+  // Default kProjectionRecordsPerCommitDefault (1000).
+  uint64_t records_per_commit = kProjectionRecordsPerCommitDefault;
+  // fsync the WAL with each chunk. Off: a machine crash may lose the last
+  // chunks (state and checkpoint together; they are folded again).
+  bool sync_per_commit = true;
+};
+
+class ProjectionRunner {
+ public:
+  // Opens (creating when missing) the family of fold->name() /
+  // fold->version() in log's RocksDB instance and loads the checkpoints of
+  // log->Shards(). Errors: InvalidArgument naming "name", "version" or
+  // "records_per_commit"; InvalidArgument when `log` is not from
+  // EventLog::Open; FailedPrecondition when the family is missing and the
+  // log is read-only; DataLoss for a malformed checkpoint.
+  static absl::StatusOr<std::unique_ptr<ProjectionRunner>> Create(EventLog* log,
+                                                                  ProjectionFold* fold,
+                                                                  ProjectionRunnerOptions options);
+
+  virtual ~ProjectionRunner() = default;
+
+  // Folds the records of `shard` from its checkpoint up to
+  // log->Position(shard) (as read at the call) in chunks, committing each
+  // chunk with its checkpoint. Returns the new checkpoint. On error, the
+  // chunks before the failing one stay committed; the status names the
+  // projection, shard and sequence.
+  virtual absl::StatusOr<Sequence> CatchUp(ShardId shard) = 0;
+
+  // The next sequence to apply for `shard` (0 when nothing was applied).
+  virtual Sequence Checkpoint(ShardId shard) const = 0;
+
+  // The committed value of fold key `key` in `shard` (what readers of the
+  // projection use); nullopt when absent. InvalidArgument ("key: ...") for
+  // a key of 0 or more than kProjectionKeyBytesMax bytes.
+  virtual absl::StatusOr<std::optional<std::string>> Get(ShardId shard,
+                                                         absl::string_view key) const = 0;
+
+  // A digest of every committed state entry of this version and shard:
+  // FNV-1a 64 over, for each entry in key order, u32 BE key length ‖ key ‖
+  // u32 BE value length ‖ value; as 16 lowercase hex digits. Stable across
+  // processes and builds (not absl::Hash). Equal states give equal digests,
+  // whichever version or family they live in.
+  virtual absl::StatusOr<std::string> StateDigest(ShardId shard) const = 0;
+};
+
+// Which version of each projection is active (the one readers use), and the
+// versions that exist. The active version is a meta key; SetActiveVersion is
+// the atomic switch at the end of a blue/green rebuild.
+class ProjectionCatalog {
+ public:
+  // InvalidArgument when `log` is not from EventLog::Open.
+  static absl::StatusOr<std::unique_ptr<ProjectionCatalog>> Create(EventLog* log);
+
+  virtual ~ProjectionCatalog() = default;
+
+  // The versions of `name` that have a family, ascending.
+  virtual absl::StatusOr<std::vector<uint32_t>> Versions(absl::string_view name) const = 0;
+  // The active version of `name`; nullopt when none was set.
+  virtual absl::StatusOr<std::optional<uint32_t>> ActiveVersion(absl::string_view name) const = 0;
+  // Makes `version` active (durable: synced write). NotFound when the
+  // version has no family.
+  virtual absl::Status SetActiveVersion(absl::string_view name, uint32_t version) = 0;
+  // Drops the family of a version that is not active (FailedPrecondition if
+  // it is; NotFound if it has no family). No runner of that version may be
+  // running.
+  virtual absl::Status DropVersion(absl::string_view name, uint32_t version) = 0;
+};
+
+}  // namespace leadlog
+
+#endif  // LEADLOG_ENGINE_PROJECTION_H_
