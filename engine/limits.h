@@ -66,6 +66,63 @@ static_assert(kEventBytesMax <= kDeadLetterRawBytesMax,
 static_assert(kInflightBytesDefault >= kBatchEventsMax * kEventBytesMax / 8,
               "the in-flight queue must hold at least a few full batches");
 
+// --- projections/lifecycle: a lifecycle model ---
+// Largest accepted model file (JSON or text format).
+inline constexpr size_t kLifecycleModelBytesMax = 64 * 1024;
+// Most stages in one model.
+inline constexpr int kLifecycleStagesMax = 32;
+// Most allowed transitions in one model.
+inline constexpr int kLifecycleTransitionsMax = 256;
+// Most sales-fact rules in one model.
+inline constexpr int kLifecycleSalesFactRulesMax = 64;
+// Longest model, stage or rule id.
+inline constexpr size_t kLifecycleIdBytesMax = 64;
+// Longest stage display name.
+inline constexpr size_t kLifecycleNameBytesMax = 128;
+// --- Bounds of a lead's lifecycle state ---
+// Applied transitions kept per lead (oldest dropped beyond).
+inline constexpr int kLifecycleHistoryMax = 128;
+// Rejected transitions kept per lead (newest dropped beyond).
+inline constexpr int kLifecycleRejectedMax = 64;
+// Record sequences kept in one transition cause.
+inline constexpr int kLifecycleCauseSequencesMax = 32;
+// Longest reason code kept (longer ones are cut at a UTF-8 boundary).
+inline constexpr size_t kLifecycleReasonBytesMax = 128;
+
+static_assert(kLifecycleTransitionsMax >= kLifecycleStagesMax,
+              "a model must be able to connect every stage");
+
+// --- projections/scoring: a scoring model and a lead's score state ---
+// Largest definition, as text (JSON / text format) and as serialized proto.
+inline constexpr size_t kScoringModelBytesMax = 256 * 1024;
+// Behaviour rules per model; fit rules per model.
+inline constexpr int kScoringRulesMax = 1000;
+inline constexpr int kScoringFitRulesMax = 1000;
+// Predicates per rule (behaviour or fit).
+inline constexpr int kScoringPredicatesPerRuleMax = 32;
+// Operands of one `in` predicate.
+inline constexpr int kScoringInValuesMax = 256;
+// Longest model id, rule id, field path; longest string operand.
+inline constexpr size_t kScoringIdBytesMax = 128;
+inline constexpr size_t kScoringFieldBytesMax = 256;
+inline constexpr size_t kScoringStringValueBytesMax = 1024;
+// Largest |points| of one rule, and of a cap or grade band, in whole points.
+inline constexpr int64_t kScoringPointsAbsMax = 1'000'000;
+// Longest cap window and decay period, ms.
+inline constexpr int64_t kScoringCapWindowMsMax = 366LL * 24 * 3600 * 1000;
+inline constexpr int64_t kScoringDecayPeriodMsMax = 366LL * 24 * 3600 * 1000;
+// Most awards one rule can hold in its cap window (cap points_max / |points|,
+// rounded up); bounds ScoreState size.
+inline constexpr int64_t kScoringCapAwardsMax = 1000;
+// Most decay periods per half-life; bounds the steps decay takes to reach 0.
+inline constexpr int64_t kScoringHalfLifePeriodsMax = 1000;
+// Record sequences kept per rule in a breakdown (the count is kept apart).
+inline constexpr int kScoringBreakdownSequencesMax = 16;
+
+static_assert(kScoringPointsAbsMax * 1000 * kScoringRulesMax < (int64_t{1} << 62),
+              "milli-point sums of all rules must not overflow int64");
+static_assert(kScoringInValuesMax * kScoringStringValueBytesMax <= kScoringModelBytesMax);
+
 }  // namespace leadlog
 
 #endif  // LEADLOG_ENGINE_LIMITS_H_

@@ -25,35 +25,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/limits.h"
 #include "leadlog/v1/lifecycle.pb.h"
 
 namespace leadlog {
 
-// --- Bounds of a lifecycle model (DESIGN.md invariant 10) ---
-// Largest accepted model file (JSON or text format).
-inline constexpr size_t kLifecycleModelBytesMax = 64 * 1024;
-// Most stages in one model.
-inline constexpr int kLifecycleStagesMax = 32;
-// Most allowed transitions in one model.
-inline constexpr int kLifecycleTransitionsMax = 256;
-// Most sales-fact rules in one model.
-inline constexpr int kLifecycleSalesFactRulesMax = 64;
-// Longest model, stage or rule id.
-inline constexpr size_t kLifecycleIdBytesMax = 64;
-// Longest stage display name.
-inline constexpr size_t kLifecycleNameBytesMax = 128;
-// --- Bounds of a lead's lifecycle state ---
-// Applied transitions kept per lead (oldest dropped beyond).
-inline constexpr int kLifecycleHistoryMax = 128;
-// Rejected transitions kept per lead (newest dropped beyond).
-inline constexpr int kLifecycleRejectedMax = 64;
-// Record sequences kept in one transition cause.
-inline constexpr int kLifecycleCauseSequencesMax = 32;
-// Longest reason code kept (longer ones are cut at a UTF-8 boundary).
-inline constexpr size_t kLifecycleReasonBytesMax = 128;
-
-static_assert(kLifecycleTransitionsMax >= kLifecycleStagesMax,
-              "a model must be able to connect every stage");
+// Bounds: engine/limits.h ("projections/lifecycle").
 static_assert(kLifecycleStagesMax * kLifecycleNameBytesMax <= kLifecycleModelBytesMax,
               "a model of maximal stages must fit in a model file");
 static_assert(kLifecycleCauseSequencesMax >= 1, "a cause always names its record");

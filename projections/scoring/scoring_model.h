@@ -20,40 +20,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/limits.h"
 #include "leadlog/v1/scoring.pb.h"
 
 namespace leadlog {
 
-// --- projections/scoring limits (DESIGN.md invariant 10) ---
-// Largest definition, as text (JSON / text format) and as serialized proto.
-inline constexpr size_t kScoringModelBytesMax = 256 * 1024;
-// Behaviour rules per model; fit rules per model.
-inline constexpr int kScoringRulesMax = 1000;
-inline constexpr int kScoringFitRulesMax = 1000;
-// Predicates per rule (behaviour or fit).
-inline constexpr int kScoringPredicatesPerRuleMax = 32;
-// Operands of one `in` predicate.
-inline constexpr int kScoringInValuesMax = 256;
-// Longest model id, rule id, field path; longest string operand.
-inline constexpr size_t kScoringIdBytesMax = 128;
-inline constexpr size_t kScoringFieldBytesMax = 256;
-inline constexpr size_t kScoringStringValueBytesMax = 1024;
-// Largest |points| of one rule, and of a cap or grade band, in whole points.
-inline constexpr int64_t kScoringPointsAbsMax = 1'000'000;
-// Longest cap window and decay period, ms.
-inline constexpr int64_t kScoringCapWindowMsMax = 366LL * 24 * 3600 * 1000;
-inline constexpr int64_t kScoringDecayPeriodMsMax = 366LL * 24 * 3600 * 1000;
-// Most awards one rule can hold in its cap window (cap points_max / |points|,
-// rounded up); bounds ScoreState size.
-inline constexpr int64_t kScoringCapAwardsMax = 1000;
-// Most decay periods per half-life; bounds the steps decay takes to reach 0.
-inline constexpr int64_t kScoringHalfLifePeriodsMax = 1000;
-// Record sequences kept per rule in a breakdown (the count is kept apart).
-inline constexpr int kScoringBreakdownSequencesMax = 16;
-
-static_assert(kScoringPointsAbsMax * 1000 * kScoringRulesMax < (int64_t{1} << 62),
-              "milli-point sums of all rules must not overflow int64");
-static_assert(kScoringInValuesMax * kScoringStringValueBytesMax <= kScoringModelBytesMax);
+// Bounds: engine/limits.h ("projections/scoring").
 
 // Parses a scoring model from JSON (protobuf JSON mapping; text starting with
 // '{') or protobuf text format, then validates it. Errors: ResourceExhausted
