@@ -67,6 +67,14 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
         queue_(2 * options.inflight_bytes_max),
         builder_(options.batch) {}
 
+  // The Kafka handles go first: their destructors may still call the
+  // callback members (rebalance, event, delivery) declared after them.
+  ~Impl() override {
+    if (consumer_ != nullptr && !consumer_closed_) consumer_->close();
+    consumer_.reset();
+    dead_letter_producer_.reset();
+  }
+
   absl::Status Init();
   absl::Status Run(const std::atomic<bool>& stop_requested);
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
@@ -102,6 +110,7 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
   ErrorLogger error_logger_;
   BatchQueue queue_;
   BatchBuilder builder_;  // poll thread only
+  bool consumer_closed_ = false;  // Run closed it (closing twice is an error)
   int64_t batch_opened_ms_ = 0;
   int64_t last_progress_ms_ = 0;
   bool paused_ = false;
@@ -384,6 +393,7 @@ absl::Status KafkaIngest::Impl::Run(const std::atomic<bool>& stop_requested) {
   // revokes through rebalance_cb, which drains again).
   if (FatalError().ok()) CloseBatchAndDrain();
   consumer_->close();
+  consumer_closed_ = true;
   queue_.Close();
   writer_.join();
   if (dead_letter_producer_ != nullptr) dead_letter_producer_->flush(10000);
