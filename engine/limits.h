@@ -123,6 +123,41 @@ static_assert(kScoringPointsAbsMax * 1000 * kScoringRulesMax < (int64_t{1} << 62
               "milli-point sums of all rules must not overflow int64");
 static_assert(kScoringInValuesMax * kScoringStringValueBytesMax <= kScoringModelBytesMax);
 
+// --- projections/definitions: owner routing and definition events ---
+// Largest owner routing definition (text and serialized).
+inline constexpr size_t kRoutingBytesMax = 256 * 1024;
+// Queues per routing; owners per queue; territories per routing.
+inline constexpr int kRoutingQueuesMax = 64;
+inline constexpr int kRoutingOwnersPerQueueMax = 1000;
+inline constexpr int kRoutingTerritoriesMax = 256;
+// Longest routing id / queue id / territory id / owner id.
+inline constexpr size_t kRoutingIdBytesMax = 128;
+// Largest definition file or definition event of any kind.
+inline constexpr size_t kDefinitionBytesMax = 256 * 1024;
+
+// --- projections/lead: one lead's state ---
+// Identifiers ("a:..", "u:..") kept per lead; merges kept in its history.
+inline constexpr int kLeadIdentifiersMax = 64;
+inline constexpr int kLeadMergesMax = 64;
+// Profile traits kept per lead (top-level keys).
+inline constexpr int kLeadProfileTraitsMax = 128;
+// Keys per engagement list (pages, content, emails).
+inline constexpr int kLeadEngagementKeysMax = 20;
+// Owner changes kept per lead.
+inline constexpr int kLeadOwnerHistoryMax = 32;
+
+// --- engine/timers: the due-time index of a projection ---
+// Longest timer id (bytes).
+inline constexpr size_t kTimerIdBytesMax = 256;
+// Largest timer payload (bytes).
+inline constexpr size_t kTimerPayloadBytesMax = 16 * 1024;
+
+// --- consumers/outbox_emitter ---
+// Actions published per emitter round (then flushed and the cursor stored);
+// also how far back the emitter reads the actions topic after a restart.
+inline constexpr int kEmitterBatchDefault = 500;
+inline constexpr int kEmitterBatchMax = 10000;
+
 }  // namespace leadlog
 
 #endif  // LEADLOG_ENGINE_LIMITS_H_
