@@ -41,9 +41,13 @@ class ErrorLogger : public RdKafka::EventCb {
   void event_cb(RdKafka::Event& event) override {
     if (event.type() != RdKafka::Event::EVENT_ERROR) return;
     errors.fetch_add(1, std::memory_order_relaxed);
+    if (quiet.load(std::memory_order_relaxed)) return;
     std::cerr << "leadlog: kafka: " << RdKafka::err2str(event.err()) << ": " << event.str() << "\n";
   }
   std::atomic<uint64_t> errors{0};
+  // Set while tearing down a consumer that never ran (Create failed and
+  // already reported why): the close's connection errors are noise.
+  std::atomic<bool> quiet{false};
 };
 
 std::string HeaderValue(const RdKafka::Headers* headers, const std::string& name) {
@@ -70,7 +74,10 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // The Kafka handles go first: their destructors may still call the
   // callback members (rebalance, event, delivery) declared after them.
   ~Impl() override {
-    if (consumer_ != nullptr && !consumer_closed_) consumer_->close();
+    if (consumer_ != nullptr && !consumer_closed_) {
+      error_logger_.quiet = true;
+      consumer_->close();
+    }
     consumer_.reset();
     dead_letter_producer_.reset();
   }
