@@ -19,7 +19,15 @@
 // into properties and then re-derived; occurred_at_ms falls back to
 // original_timestamp_ms; unknown protobuf fields are discarded, as unknown
 // JSON fields are.
+//
+// Definition events: in JSON the `definition` member is the protobuf JSON
+// mapping of v1::Definition (unknown fields rejected). The member is read
+// into a Struct by our parser, which bounds its depth and checks UTF-8, then
+// written back as JSON and handed to protobuf's JSON parser; definitions are
+// rare, so the second parse costs nothing that matters.
 #include "consumers/codec.h"
+
+#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -31,10 +39,10 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "engine/event_log.h"
 #include "consumers/internal/event_rules.h"
 #include "consumers/internal/json.h"
 #include "consumers/internal/rfc3339.h"
+#include "engine/event_log.h"
 #include "engine/limits.h"
 #include "engine/status_macros.h"
 
@@ -69,7 +77,7 @@ constexpr size_t kDocumentKeepBytes = 256 * 1024;
 // The top-level Segment fields leadlog reads; others are ignored.
 struct SegmentFields {
   json::Value type, message_id, anonymous_id, user_id, previous_id, group_id, event, name, category,
-      properties, traits, context, timestamp, original_timestamp, sent_at;
+      properties, traits, context, timestamp, original_timestamp, sent_at, definition;
 };
 struct SegmentSlot {
   absl::string_view key;
@@ -91,6 +99,7 @@ constexpr SegmentSlot kSegmentSlots[] = {
     {"timestamp", &SegmentFields::timestamp},
     {"originalTimestamp", &SegmentFields::original_timestamp},
     {"sentAt", &SegmentFields::sent_at},
+    {"definition", &SegmentFields::definition},
 };
 
 void CollectFields(json::Value root, SegmentFields* fields) {
@@ -207,6 +216,24 @@ absl::Status ReadTimestamps(const SegmentFields& fields, v1::Event* event) {
   return absl::OkStatus();
 }
 
+// A definition event's `definition` member (protobuf JSON mapping).
+absl::Status ReadDefinition(json::Value value, v1::Event* event) {
+  if (value.is_null()) return absl::OkStatus();  // "required" comes from validation
+  if (value.type() != json::Type::kObject) {
+    return WrongType("definition", "object", json::TypeName(value.type()));
+  }
+  google::protobuf::Struct object;
+  json::ToProtoStruct(value, &object);
+  std::string text;
+  json::AppendProtoStruct(object, &text);
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  const auto status =
+      google::protobuf::util::JsonStringToMessage(text, event->mutable_definition(), options);
+  if (status.ok()) return absl::OkStatus();
+  return Invalid("definition", status.message().as_string());
+}
+
 // Maps a parsed Segment call onto *event (which is clear). Type errors only;
 // ValidateSemantics checks the rest.
 absl::Status MapSegment(json::Value root, v1::Event* event) {
@@ -233,6 +260,7 @@ absl::Status MapSegment(json::Value root, v1::Event* event) {
       ReadStruct(fields.properties, "properties", &v1::Event::mutable_properties, event));
   RETURN_IF_ERROR(ReadTraits(fields, event));
   RETURN_IF_ERROR(ReadContext(fields.context, event));
+  if (type == v1::CALL_TYPE_DEFINITION) RETURN_IF_ERROR(ReadDefinition(fields.definition, event));
   return ReadTimestamps(fields, event);
 }
 
@@ -347,11 +375,9 @@ ContentType ContentTypeFromHeader(absl::string_view value) {
   return ContentType::kUnknown;
 }
 
-absl::Status DecodeEvent(absl::string_view bytes, ContentType content_type, v1::Event* event) {
-  if (bytes.size() > kEventBytesMax) {
-    return FieldError(absl::StatusCode::kResourceExhausted, "",
-                      absl::StrCat(bytes.size(), " bytes exceeds the limit of ", kEventBytesMax));
-  }
+namespace {
+
+absl::Status DecodeBounded(absl::string_view bytes, ContentType content_type, v1::Event* event) {
   if (bytes.empty()) return Invalid("", "empty message");
   switch (content_type) {
     case ContentType::kJson: {
@@ -365,6 +391,25 @@ absl::Status DecodeEvent(absl::string_view bytes, ContentType content_type, v1::
       break;
   }
   return DecodeSniffed(bytes, event);
+}
+
+absl::Status TooLarge(size_t bytes, size_t max) {
+  return FieldError(absl::StatusCode::kResourceExhausted, "",
+                    absl::StrCat(bytes, " bytes exceeds the limit of ", max));
+}
+
+}  // namespace
+
+absl::Status DecodeEvent(absl::string_view bytes, ContentType content_type, v1::Event* event) {
+  static_assert(kEventBytesMax <= kDefinitionBytesMax);
+  if (bytes.size() <= kEventBytesMax) return DecodeBounded(bytes, content_type, event);
+  // Only a definition event may be larger (up to kDefinitionBytesMax); any
+  // other message, valid or not, is refused for its size.
+  if (bytes.size() > kDefinitionBytesMax) return TooLarge(bytes.size(), kDefinitionBytesMax);
+  event->Clear();  // a JSON syntax error leaves the type unset, not stale
+  absl::Status status = DecodeBounded(bytes, content_type, event);
+  if (event->type() == v1::CALL_TYPE_DEFINITION) return status;
+  return TooLarge(bytes.size(), kEventBytesMax);
 }
 
 absl::Status ValidateEvent(v1::Event* event) {
@@ -391,6 +436,18 @@ std::string EncodeSegmentJson(const v1::Event& event) {
   writer.String("groupId", event.group_id());
   writer.String(event.type() == v1::CALL_TYPE_TRACK ? "event" : "name", event.name());
   writer.String("category", event.category());
+  if (event.has_definition()) {
+    // Valid events print (CheckShape); "{}" only for an event never validated.
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    std::string definition;
+    if (!google::protobuf::util::MessageToJsonString(event.definition(), &definition, options)
+             .ok()) {
+      definition = "{}";
+    }
+    writer.Key("definition");
+    out.append(definition);
+  }
   if (event.has_properties()) {
     writer.Key("properties");
     json::AppendProtoStruct(event.properties(), &out);

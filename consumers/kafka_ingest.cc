@@ -95,6 +95,7 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
  private:
   void WriterLoop();
+  void RunAfterAppend(const QueuedBatch& item);
   void PublishDeadLetters(const AppendBatch& batch);
   void CommitAdvisory(const AppendBatch& batch);
   void CloseBatch();
@@ -127,7 +128,8 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
   absl::flat_hash_map<int32_t, int64_t> last_activity_ms_;
 
   std::atomic<uint64_t> messages_{0}, appended_{0}, duplicates_{0}, dead_letters_{0},
-      batches_{0}, pauses_{0}, rebalances_{0}, dropped_on_loss_{0}, clock_ticks_{0};
+      batches_{0}, pauses_{0}, rebalances_{0}, dropped_on_loss_{0}, clock_ticks_{0},
+      after_append_errors_{0};
 
   mutable absl::Mutex mu_;
   std::vector<PartitionId> assignment_ ABSL_GUARDED_BY(mu_);
@@ -266,6 +268,20 @@ void KafkaIngest::Impl::CommitAdvisory(const AppendBatch& batch) {
   RdKafka::TopicPartition::destroy(offsets);
 }
 
+void KafkaIngest::Impl::RunAfterAppend(const QueuedBatch& item) {
+  std::vector<ShardId> shards(item.ticks.begin(), item.ticks.end());
+  for (const PendingEvent& e : item.batch.events) shards.push_back(e.shard);
+  for (const PendingDeadLetter& d : item.batch.dead_letters) shards.push_back(d.shard);
+  std::sort(shards.begin(), shards.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  if (shards.empty()) return;
+  absl::Status status = options_.after_append(shards);
+  if (status.ok()) return;
+  if (after_append_errors_.fetch_add(1, std::memory_order_relaxed) == 0) {
+    std::cerr << "leadlog: after append (live projections): " << status << "\n";
+  }
+}
+
 void KafkaIngest::Impl::WriterLoop() {
   while (std::optional<QueuedBatch> item = queue_.Pop()) {
     PublishDeadLetters(item->batch);
@@ -286,6 +302,7 @@ void KafkaIngest::Impl::WriterLoop() {
       queue_.Done(item->bytes);
       return;
     }
+    if (options_.after_append) RunAfterAppend(*item);
     appended_ += result->appended;
     duplicates_ += result->duplicates;
     dead_letters_ += result->dead_letters;
@@ -421,6 +438,7 @@ IngestCounters KafkaIngest::Impl::counters() const {
   c.dead_letter_publish_errors = delivery_counter_.failed.load();
   c.consumer_errors = error_logger_.errors.load();
   c.clock_ticks = clock_ticks_.load();
+  c.after_append_errors = after_append_errors_.load();
   return c;
 }
 

@@ -57,6 +57,7 @@ struct IngestCounters {
   uint64_t dead_letter_publish_errors = 0;
   uint64_t consumer_errors = 0; // transient consumer errors (logged)
   uint64_t clock_ticks = 0;     // ClockTick records appended to idle shards
+  uint64_t after_append_errors = 0;  // failed after_append calls (logged)
 };
 
 struct KafkaIngestOptions {
@@ -83,6 +84,12 @@ struct KafkaIngestOptions {
   // (and the timers projections fold over it) advances on replay exactly as
   // it did live (DESIGN.md invariant 6). 0 disables ticks.
   int64_t clock_tick_interval_ms = 60'000;
+  // Called on the writer thread after each successful append with the
+  // shards it wrote to (ascending, each once): live projections catch up
+  // here (DESIGN.md §4: projections run in the ingest thread on the batch
+  // just appended). An error is logged and counted; ingest goes on and the
+  // projection catches up on the next call or after a restart.
+  std::function<absl::Status(const std::vector<ShardId>&)> after_append;
   // Called on the Run thread about every progress_interval_ms (0 = never).
   std::function<void(const IngestCounters&)> progress;
   int progress_interval_ms = 0;

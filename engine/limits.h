@@ -157,6 +157,28 @@ inline constexpr size_t kTimerPayloadBytesMax = 16 * 1024;
 // also how far back the emitter reads the actions topic after a restart.
 inline constexpr int kEmitterBatchDefault = 500;
 inline constexpr int kEmitterBatchMax = 10000;
+// How long a round waits for its messages to be acknowledged before it
+// fails (librdkafka message.timeout.ms).
+inline constexpr int kEmitterDeliveryTimeoutMsDefault = 30'000;
+inline constexpr int kEmitterDeliveryTimeoutMsMax = 600'000;
+// How long Run idles when nothing is pending (Notify wakes it earlier).
+inline constexpr int kEmitterIdleMsDefault = 1000;
+inline constexpr int kEmitterIdleMsMax = 60'000;
+
+// --- engine/outbox.h ---
+// Longest action type ([a-z0-9_]); it is part of the action id.
+inline constexpr size_t kActionTypeBytesMax = 64;
+// Most actions one log record may cause.
+inline constexpr uint32_t kOutboxActionsPerRecordMax = 1000;
+
+// --- engine/cursors.h ---
+// Longest cursor name ([a-z0-9_]) and stored cursor value.
+inline constexpr size_t kCursorNameBytesMax = 32;
+inline constexpr size_t kCursorValueBytesMax = 1024;
+
+static_assert(kEmitterBatchDefault <= kEmitterBatchMax);
+static_assert(kEmitterDeliveryTimeoutMsDefault <= kEmitterDeliveryTimeoutMsMax);
+static_assert(kEmitterIdleMsDefault <= kEmitterIdleMsMax);
 
 }  // namespace leadlog
 

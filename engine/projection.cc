@@ -6,15 +6,23 @@
 //   TxnImpl that buffers writes in key order, and commits the buffered
 //   writes plus the new checkpoint in one WriteBatch. The in-memory
 //   checkpoint is published only after the write succeeded.
+// - Scan merges the txn's pending writes (a std::map, fold-key order) over
+//   an iterator on the committed state of the shard, bounded to the prefix;
+//   encoded keys are shard ‖ 'S' ‖ fold key, so both run in the same order.
+// - ProjectionRunnerOptions::family_version lets the same fold build into a
+//   family of another version (blue/green rebuild of unchanged code).
 // - The active version of each name is a global meta key, written synced.
 #include "engine/projection.h"
 
 #include <algorithm>
 #include <map>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -85,6 +93,10 @@ class TxnImpl final : public ProjectionTxn {
     if (status_.ok()) pending_[std::string(key)] = std::nullopt;
   }
 
+  absl::StatusOr<std::vector<ProjectionEntry>> Scan(absl::string_view prefix,
+                                                    absl::string_view after,
+                                                    size_t limit) override;
+
   // The first invalid Put/Delete, or OK.
   const absl::Status& status() const { return status_; }
 
@@ -116,6 +128,99 @@ class TxnImpl final : public ProjectionTxn {
   absl::Status status_;
   std::string scratch_;
 };
+
+absl::Status CheckScanArguments(absl::string_view prefix, absl::string_view after, size_t limit) {
+  if (prefix.size() > kProjectionKeyBytesMax) {
+    return absl::InvalidArgumentError(absl::StrCat("prefix: ", prefix.size(),
+                                                   " bytes, expected 0..kProjectionKeyBytesMax (",
+                                                   kProjectionKeyBytesMax, ")"));
+  }
+  if (after.size() > kProjectionKeyBytesMax) {
+    return absl::InvalidArgumentError(absl::StrCat("after: ", after.size(),
+                                                   " bytes, expected 0..kProjectionKeyBytesMax (",
+                                                   kProjectionKeyBytesMax, ")"));
+  }
+  // A limit of 0 would make a paging caller loop without progress.
+  if (limit == 0) return absl::InvalidArgumentError("limit: 0, expected >= 1");
+  return absl::OkStatus();
+}
+
+// The first fold key a scan of (`prefix`, `after`) may return: the larger of
+// `prefix` and the smallest key after `after` (after ‖ 0x00).
+std::string ScanStart(absl::string_view prefix, absl::string_view after) {
+  if (after.empty()) return std::string(prefix);
+  std::string past_after(after);
+  past_after.push_back('\0');
+  return std::max(std::string(prefix), std::move(past_after));
+}
+
+// Committed state of one shard in fold-key order, starting at a fold key,
+// restricted to keys that start with a prefix. Encoded state keys are
+// shard ‖ 'S' ‖ fold key, so encoded order within a shard is fold-key order
+// (bytewise, as std::string compares).
+class CommittedCursor {
+ public:
+  CommittedCursor(const Store& store, rocksdb::ColumnFamilyHandle* family, ShardId shard,
+                  absl::string_view prefix, absl::string_view start) {
+    internal::EncodeProjectionStateKey(shard, prefix, &upper_);
+    upper_ = internal::PrefixSuccessor(upper_);  // never empty: shard ‖ 'S' ‖ ... < shard ‖ 'T'
+    internal::EncodeProjectionStateKey(shard, start, &lower_);
+    state_prefix_bytes_ = lower_.size() - start.size();
+    if (lower_ >= upper_) return;  // nothing can match; it_ stays null
+    lower_slice_ = rocksdb::Slice(lower_);
+    upper_slice_ = rocksdb::Slice(upper_);
+    rocksdb::ReadOptions read;
+    read.iterate_lower_bound = &lower_slice_;
+    read.iterate_upper_bound = &upper_slice_;
+    it_.reset(store.db()->NewIterator(read, family));
+    it_->Seek(lower_slice_);
+  }
+
+  bool Valid() const { return it_ != nullptr && it_->Valid(); }
+  absl::string_view key() const { return View(it_->key()).substr(state_prefix_bytes_); }
+  absl::string_view value() const { return View(it_->value()); }
+  void Next() { it_->Next(); }
+  rocksdb::Status status() const {
+    return it_ == nullptr ? rocksdb::Status::OK() : it_->status();
+  }
+
+ private:
+  std::string lower_;
+  std::string upper_;
+  size_t state_prefix_bytes_ = 0;
+  rocksdb::Slice lower_slice_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+absl::StatusOr<std::vector<ProjectionEntry>> TxnImpl::Scan(absl::string_view prefix,
+                                                           absl::string_view after,
+                                                           size_t limit) {
+  RETURN_IF_ERROR(CheckScanArguments(prefix, after, limit));
+  const std::string start = ScanStart(prefix, after);
+  CommittedCursor committed(store_, family_, shard_, prefix, start);
+  auto pending = pending_.lower_bound(start);
+  auto pending_valid = [&] {
+    return pending != pending_.end() && absl::StartsWith(pending->first, prefix);
+  };
+  std::vector<ProjectionEntry> entries;
+  while (entries.size() < limit) {
+    const bool has_pending = pending_valid();
+    if (!has_pending && !committed.Valid()) break;
+    // The pending write wins when it is first or at the same key (it
+    // overrides or, as nullopt, hides the committed entry).
+    if (has_pending && (!committed.Valid() || absl::string_view(pending->first) <= committed.key())) {
+      if (committed.Valid() && committed.key() == pending->first) committed.Next();
+      if (pending->second.has_value()) entries.push_back({pending->first, *pending->second});
+      ++pending;
+    } else {
+      entries.push_back({std::string(committed.key()), std::string(committed.value())});
+      committed.Next();
+    }
+  }
+  RETURN_IF_ERROR(store_.FromRocks(committed.status(), "scan projection state"));
+  return entries;
+}
 
 // Reads the stored checkpoint of `shard` (0 when none).
 absl::StatusOr<Sequence> LoadCheckpoint(const Store& store, rocksdb::ColumnFamilyHandle* family,
@@ -154,6 +259,12 @@ class RunnerImpl final : public ProjectionRunner {
     return reader.Get(key);
   }
   absl::StatusOr<std::string> StateDigest(ShardId shard) const override;
+  absl::StatusOr<std::vector<ProjectionEntry>> Scan(ShardId shard, absl::string_view prefix,
+                                                    absl::string_view after,
+                                                    size_t limit) const override {
+    TxnImpl reader(*store_, family_, shard);  // nothing pending: committed state
+    return reader.Scan(prefix, after, limit);
+  }
 
  private:
   absl::Status ApplyChunk(ShardId shard, Sequence from, Sequence end)
@@ -168,7 +279,7 @@ class RunnerImpl final : public ProjectionRunner {
   ProjectionFold* const fold_;
   const ProjectionRunnerOptions options_;
   rocksdb::ColumnFamilyHandle* const family_;
-  const std::string label_;  // "projection <name> v<version>"
+  const std::string label_;  // "projection <name> v<family version>[ (fold v<version>)]"
   // Serialises CatchUp; held for the whole call.
   absl::Mutex catch_up_mu_;
   mutable absl::Mutex checkpoint_mu_ ABSL_ACQUIRED_AFTER(catch_up_mu_);
@@ -381,10 +492,17 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
         "records_per_commit: ", options.records_per_commit,
         ", expected 1..kProjectionRecordsPerCommitMax (", kProjectionRecordsPerCommitMax, ")"));
   }
+  // 0 = the fold's own version; otherwise a blue/green rebuild of the same
+  // fold into another family.
+  const uint32_t family_version = options.family_version == 0 ? version : options.family_version;
+  RETURN_IF_ERROR(internal::CheckProjectionVersion(family_version, "family_version"));
+  std::string label = absl::StrCat("projection ", name, " v", family_version);
+  if (family_version != version) absl::StrAppend(&label, " (fold v", version, ")");
   rocksdb::ColumnFamilyHandle* family = nullptr;
-  ASSIGN_OR_RETURN(family, store->CreateOrGetFamily(internal::ProjectionFamilyName(name, version)));
-  auto runner = std::make_unique<RunnerImpl>(log, store, fold, options, family,
-                                             absl::StrCat("projection ", name, " v", version));
+  ASSIGN_OR_RETURN(family,
+                   store->CreateOrGetFamily(internal::ProjectionFamilyName(name, family_version)));
+  auto runner =
+      std::make_unique<RunnerImpl>(log, store, fold, options, family, std::move(label));
   RETURN_IF_ERROR(runner->LoadCheckpoints());
   return std::unique_ptr<ProjectionRunner>(std::move(runner));
 }

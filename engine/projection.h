@@ -53,6 +53,12 @@
 
 namespace leadlog {
 
+// One state entry of a projection (fold key and value).
+struct ProjectionEntry {
+  std::string key;
+  std::string value;
+};
+
 // The state a fold reads and writes while applying one chunk of records of
 // one shard, in one projection version. Writes are buffered and committed
 // with the chunk's checkpoint; reads see the buffered writes first.
@@ -72,6 +78,16 @@ class ProjectionTxn {
   // "key" or "value", and commits nothing of it.
   virtual void Put(absl::string_view key, std::string value) = 0;
   virtual void Delete(absl::string_view key) = 0;
+
+  // Up to `limit` entries whose key starts with `prefix` and sorts strictly
+  // after `after` ("" = from the first), ascending by key (bytewise), as this
+  // chunk sees them: pending Puts override and pending Deletes hide committed
+  // entries. To page, pass the last key returned as `after`. InvalidArgument
+  // naming "prefix" or "after" (more than kProjectionKeyBytesMax bytes) or
+  // "limit" (0). The caller bounds memory with `limit`.
+  virtual absl::StatusOr<std::vector<ProjectionEntry>> Scan(absl::string_view prefix,
+                                                            absl::string_view after,
+                                                            size_t limit) = 0;
 };
 
 // A versioned pure fold over log records (DESIGN.md invariant 5): Apply must
@@ -99,16 +115,22 @@ struct ProjectionRunnerOptions {
   // fsync the WAL with each chunk. Off: a machine crash may lose the last
   // chunks (state and checkpoint together; they are folded again).
   bool sync_per_commit = true;
+  // The family version to build into; 0 means fold->version(). `leadlog
+  // rebuild` builds the same fold into a new family version (blue/green):
+  // `proj_<name>_v<family_version>`, with its own checkpoints. Error labels
+  // read "projection <name> v<family_version> (fold v<version>)" when the
+  // two differ.
+  uint32_t family_version = 0;
 };
 
 class ProjectionRunner {
  public:
   // Opens (creating when missing) the family of fold->name() /
-  // fold->version() in log's RocksDB instance and loads the checkpoints of
-  // log->Shards(). Errors: InvalidArgument naming "name", "version" or
-  // "records_per_commit"; InvalidArgument when `log` is not from
-  // EventLog::Open; FailedPrecondition when the family is missing and the
-  // log is read-only; DataLoss for a malformed checkpoint.
+  // fold->version() (or options.family_version) in log's RocksDB instance
+  // and loads the checkpoints of log->Shards(). Errors: InvalidArgument
+  // naming "name", "version" or "records_per_commit"; InvalidArgument when
+  // `log` is not from EventLog::Open; FailedPrecondition when the family is
+  // missing and the log is read-only; DataLoss for a malformed checkpoint.
   static absl::StatusOr<std::unique_ptr<ProjectionRunner>> Create(EventLog* log,
                                                                   ProjectionFold* fold,
                                                                   ProjectionRunnerOptions options);
@@ -137,6 +159,15 @@ class ProjectionRunner {
   // processes and builds (not absl::Hash). Equal states give equal digests,
   // whichever version or family they live in.
   virtual absl::StatusOr<std::string> StateDigest(ShardId shard) const = 0;
+
+  // Committed entries of `shard` whose key starts with `prefix` and sorts
+  // strictly after `after` ("" = from the first), ascending, at most
+  // `limit`; errors as ProjectionTxn::Scan. Reads one consistent view (a
+  // RocksDB iterator); a concurrent CatchUp's chunk is seen whole or not.
+  virtual absl::StatusOr<std::vector<ProjectionEntry>> Scan(ShardId shard,
+                                                            absl::string_view prefix,
+                                                            absl::string_view after,
+                                                            size_t limit) const = 0;
 };
 
 // Which version of each projection is active (the one readers use), and the

@@ -1,8 +1,10 @@
 #include "engine/projection.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -421,6 +423,292 @@ TEST(ProjectionRunner, VerifyChecksProjectionCheckpointsAndActiveVersions) {
   CountingFold again("counts", 1);
   EXPECT_THAT(ProjectionRunner::Create(log.get(), &again, ProjectionRunnerOptions{}),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("checkpoint 4 is beyond")));
+}
+
+// Runs steps[i] on the record at sequence i (nothing on later records), so
+// a test can write, read and scan state at chosen points of a catch-up.
+class ScriptFold final : public ProjectionFold {
+ public:
+  using Step = std::function<void(ShardId, ProjectionTxn&)>;
+  explicit ScriptFold(std::vector<Step> steps, uint32_t version = 1)
+      : steps_(std::move(steps)), version_(version) {}
+  std::string name() const override { return "script"; }
+  uint32_t version() const override { return version_; }
+  absl::Status Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) override {
+    if (record.sequence() < steps_.size()) steps_[record.sequence()](shard, txn);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<Step> steps_;
+  uint32_t version_;
+};
+
+using Entries = std::vector<std::pair<std::string, std::string>>;
+
+Entries Pairs(const absl::StatusOr<std::vector<ProjectionEntry>>& scanned) {
+  EXPECT_THAT(scanned, IsOk());
+  Entries pairs;
+  if (!scanned.ok()) return pairs;
+  for (const ProjectionEntry& entry : *scanned) pairs.emplace_back(entry.key, entry.value);
+  return pairs;
+}
+
+Entries TxnScan(ProjectionTxn& txn, absl::string_view prefix, absl::string_view after = "",
+                size_t limit = 100) {
+  return Pairs(txn.Scan(prefix, after, limit));
+}
+
+Entries RunnerScan(const ProjectionRunner& runner, ShardId shard, absl::string_view prefix,
+                   absl::string_view after = "", size_t limit = 100) {
+  return Pairs(runner.Scan(shard, prefix, after, limit));
+}
+
+TEST(ProjectionScan, MergesPendingPutsAndDeletesOverCommittedState) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  AppendEvents(*log, kShard, "a", 2);
+  std::vector<Entries> seen;
+  ScriptFold fold({
+      [&](ShardId, ProjectionTxn& txn) {  // chunk 1: committed at its end
+        for (const char* key : {"a/1", "a/2", "a/3", "a/5"}) txn.Put(key, absl::StrCat("c", key));
+        txn.Put("b/1", "other prefix");
+      },
+      [&](ShardId, ProjectionTxn& txn) {  // chunk 2
+        seen.push_back(TxnScan(txn, "a/"));  // committed only
+        txn.Delete("a/2");                   // hides a committed key
+        txn.Put("a/3", "p3");                // overrides a committed key
+        txn.Put("a/4", "p4");                // between committed keys
+        txn.Put("a/6", "p6");                // after the last committed key
+        txn.Put("a/7", "p7");
+        txn.Delete("a/7");  // a pending Put then Delete: gone
+        txn.Delete("a/9");  // deleting a missing key: nothing
+        seen.push_back(TxnScan(txn, "a/"));
+        seen.push_back(TxnScan(txn, "a/", "a/3"));     // strictly after
+        seen.push_back(TxnScan(txn, "a/", "a/2", 2));  // after a hidden key, limited
+        seen.push_back(TxnScan(txn, "a/", "a/35"));    // after a key that does not exist
+        seen.push_back(TxnScan(txn, "a/", "a/6"));     // after the last: empty
+        seen.push_back(TxnScan(txn, "a/", "", 1));
+      },
+  });
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 1);
+  ASSERT_THAT(runner->CatchUp(kShard), Holds(Sequence(2)));
+  const Entries merged = {{"a/1", "ca/1"}, {"a/3", "p3"}, {"a/4", "p4"}, {"a/5", "ca/5"},
+                          {"a/6", "p6"}};
+  ASSERT_EQ(seen.size(), 7u);
+  EXPECT_EQ(seen[0], (Entries{{"a/1", "ca/1"}, {"a/2", "ca/2"}, {"a/3", "ca/3"}, {"a/5", "ca/5"}}));
+  EXPECT_EQ(seen[1], merged);
+  EXPECT_EQ(seen[2], (Entries{{"a/4", "p4"}, {"a/5", "ca/5"}, {"a/6", "p6"}}));
+  EXPECT_EQ(seen[3], (Entries{{"a/3", "p3"}, {"a/4", "p4"}}));
+  EXPECT_EQ(seen[4], (Entries{{"a/4", "p4"}, {"a/5", "ca/5"}, {"a/6", "p6"}}));
+  EXPECT_EQ(seen[5], Entries{});
+  EXPECT_EQ(seen[6], (Entries{{"a/1", "ca/1"}}));
+  // What the chunk saw is what it committed.
+  EXPECT_EQ(RunnerScan(*runner, kShard, "a/"), merged);
+  EXPECT_EQ(RunnerScan(*runner, kShard, "a/", "a/1", 2), (Entries{{"a/3", "p3"}, {"a/4", "p4"}}));
+}
+
+TEST(ProjectionScan, SeesPendingWritesWhenNothingIsCommitted) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  AppendEvents(*log, kShard, "a", 2);
+  std::vector<Entries> seen;
+  ScriptFold fold({
+      [&](ShardId, ProjectionTxn& txn) {
+        txn.Put("k/2", "two");
+        txn.Put("k/1", "one");
+        txn.Put("k/3", "three");
+      },
+      [&](ShardId, ProjectionTxn& txn) {  // same chunk: all pending
+        txn.Delete("k/2");
+        seen.push_back(TxnScan(txn, "k/"));
+        seen.push_back(TxnScan(txn, "k/", "k/1"));
+      },
+  });
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 1000);
+  EXPECT_EQ(RunnerScan(*runner, kShard, "k/"), Entries{});
+  ASSERT_THAT(runner->CatchUp(kShard), Holds(Sequence(2)));
+  EXPECT_THAT(seen, ElementsAre(Entries{{"k/1", "one"}, {"k/3", "three"}},
+                                Entries{{"k/3", "three"}}));
+  EXPECT_EQ(RunnerScan(*runner, kShard, "k/"), (Entries{{"k/1", "one"}, {"k/3", "three"}}));
+}
+
+TEST(ProjectionScan, PrefixBoundsAreExactAndBytewise) {
+  // Keys around prefix "ab", including bytes >= 0x80 (bytewise order, as
+  // RocksDB and std::string compare) and a prefix ending in 0xff.
+  const std::vector<std::string> keys = {"a", "aa\xff", "ab", std::string("ab\0", 3), "ab\x7f",
+                                         "ab\xff", "ab\xff\xff", "ac", "b"};
+  const Entries want_ab = {{"ab", "v"}, {std::string("ab\0", 3), "v"}, {"ab\x7f", "v"},
+                           {"ab\xff", "v"}, {"ab\xff\xff", "v"}};
+  const Entries want_ab_ff = {{"ab\xff", "v"}, {"ab\xff\xff", "v"}};
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  AppendEvents(*log, kShard, "a", 2);
+  std::vector<Entries> pending;
+  std::vector<Entries> committed;
+  auto scans = [&](ProjectionTxn& txn, std::vector<Entries>& out) {
+    out.push_back(TxnScan(txn, "ab"));
+    out.push_back(TxnScan(txn, "ab\xff"));
+    out.push_back(TxnScan(txn, "ab", "a"));    // `after` before the prefix
+    out.push_back(TxnScan(txn, "ab", "ab"));   // `after` equal to the prefix
+    out.push_back(TxnScan(txn, "ab", "ac"));   // `after` past the prefix
+    out.push_back(TxnScan(txn, ""));           // everything
+  };
+  ScriptFold fold({
+      [&](ShardId, ProjectionTxn& txn) {
+        for (const std::string& key : keys) txn.Put(key, "v");
+        scans(txn, pending);
+      },
+      [&](ShardId, ProjectionTxn& txn) { scans(txn, committed); },
+  });
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 1);
+  ASSERT_THAT(runner->CatchUp(kShard), Holds(Sequence(2)));
+  Entries all;
+  for (const std::string& key : keys) all.emplace_back(key, "v");
+  for (const std::vector<Entries>* seen : {&pending, &committed}) {
+    ASSERT_EQ(seen->size(), 6u);
+    EXPECT_EQ((*seen)[0], want_ab);
+    EXPECT_EQ((*seen)[1], want_ab_ff);
+    EXPECT_EQ((*seen)[2], want_ab);
+    EXPECT_EQ((*seen)[3], Entries(want_ab.begin() + 1, want_ab.end()));
+    EXPECT_EQ((*seen)[4], Entries{});
+    EXPECT_EQ((*seen)[5], all);  // state only: not the checkpoint key
+  }
+  EXPECT_EQ(RunnerScan(*runner, kShard, "ab"), want_ab);
+  EXPECT_EQ(RunnerScan(*runner, kShard, "ab\xff"), want_ab_ff);
+}
+
+TEST(ProjectionScan, ShardsDoNotLeakIntoEachOther) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  const ShardId other(1);
+  const ShardId third(2);
+  AppendEvents(*log, kShard, "a", 1);
+  AppendEvents(*log, other, "b", 1);
+  AppendEvents(*log, third, "c", 1);
+  Entries seen_in_other;
+  ScriptFold fold({[&](ShardId shard, ProjectionTxn& txn) {
+    txn.Put("k", absl::StrCat("shard", shard.value()));
+    txn.Put("z", absl::StrCat("shard", shard.value()));
+    if (shard == other) seen_in_other = TxnScan(txn, "");
+  }});
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold);
+  ASSERT_THAT(runner->CatchUp(kShard), IsOk());
+  ASSERT_THAT(runner->CatchUp(third), IsOk());
+  ASSERT_THAT(runner->CatchUp(other), IsOk());  // its neighbours are committed
+  EXPECT_EQ(seen_in_other, (Entries{{"k", "shard1"}, {"z", "shard1"}}));
+  EXPECT_EQ(RunnerScan(*runner, kShard, ""), (Entries{{"k", "shard0"}, {"z", "shard0"}}));
+  EXPECT_EQ(RunnerScan(*runner, other, "k"), (Entries{{"k", "shard1"}}));
+  EXPECT_EQ(RunnerScan(*runner, ShardId(3), ""), Entries{});
+}
+
+TEST(ProjectionScan, InvalidArgumentsAreRejected) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  AppendEvents(*log, kShard, "a", 1);
+  const std::string too_long(kProjectionKeyBytesMax + 1, 'k');
+  const std::string at_limit(kProjectionKeyBytesMax, 'k');
+  std::vector<absl::Status> in_txn;
+  ScriptFold fold({[&](ShardId, ProjectionTxn& txn) {
+    txn.Put(at_limit, "v");
+    in_txn.push_back(txn.Scan(too_long, "", 1).status());
+    in_txn.push_back(txn.Scan("", too_long, 1).status());
+    in_txn.push_back(txn.Scan("k", "", 0).status());
+    absl::StatusOr<std::vector<ProjectionEntry>> ok = txn.Scan(at_limit, at_limit.substr(1), 1);
+    in_txn.push_back(ok.status());
+    EXPECT_THAT(Pairs(ok), ElementsAre(std::make_pair(at_limit, std::string("v"))));
+  }});
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold);
+  ASSERT_THAT(runner->CatchUp(kShard), IsOk());
+  EXPECT_THAT(in_txn, ElementsAre(StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("prefix: 1025 bytes")),
+                                  StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("after: 1025 bytes")),
+                                  StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("limit: 0")),
+                                  IsOk()));
+  EXPECT_THAT(runner->Scan(kShard, too_long, "", 1),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("prefix: 1025 bytes")));
+  EXPECT_THAT(runner->Scan(kShard, "", too_long, 1),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("after: 1025 bytes")));
+  EXPECT_THAT(runner->Scan(kShard, "", "", 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit: 0")));
+  EXPECT_EQ(RunnerScan(*runner, kShard, at_limit, "", 1), (Entries{{at_limit, "v"}}));
+}
+
+TEST(ProjectionRunner, FamilyVersionBuildsTheSameFoldIntoAnotherFamily) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  AppendEvents(*log, kShard, "a", 5);
+  ASSERT_OK(log->AppendClockTick(kShard));
+  CountingFold fold("counts", 1);
+  std::unique_ptr<ProjectionRunner> live = MakeRunner(*log, fold);
+  ASSERT_THAT(live->CatchUp(kShard), Holds(Sequence(6)));
+
+  ProjectionRunnerOptions options;
+  options.sync_per_commit = false;
+  options.records_per_commit = 2;
+  options.family_version = 4;
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> rebuilt =
+      ProjectionRunner::Create(log.get(), &fold, options);
+  ASSERT_OK(rebuilt);
+  EXPECT_EQ((*rebuilt)->Checkpoint(kShard), Sequence(0));  // its own checkpoints
+  EXPECT_EQ(StateOf(**rebuilt, kShard, "lead:u:user0"), std::nullopt);
+  ASSERT_THAT((*rebuilt)->CatchUp(kShard), Holds(Sequence(6)));
+  EXPECT_EQ(Digest(**rebuilt, kShard), Digest(*live, kShard));
+  EXPECT_NE(Digest(**rebuilt, kShard), "cbf29ce484222325");
+  EXPECT_EQ(RunnerScan(**rebuilt, kShard, "lead:"), RunnerScan(*live, kShard, "lead:"));
+
+  absl::StatusOr<std::unique_ptr<ProjectionCatalog>> catalog = ProjectionCatalog::Create(log.get());
+  ASSERT_OK(catalog);
+  EXPECT_THAT((*catalog)->Versions("counts"), Holds(ElementsAre(1u, 4u)));
+  ASSERT_OK((*catalog)->SetActiveVersion("counts", 4));
+  ASSERT_OK((*catalog)->DropVersion("counts", 1));
+  EXPECT_THAT((*catalog)->Versions("counts"), Holds(ElementsAre(4u)));
+  EXPECT_OK(log->Verify());
+
+  // Errors name the family version (and the fold's, when they differ).
+  CountingFold failing("counts", 1);
+  failing.fail_at = 6;
+  options.family_version = 4;
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> again =
+      ProjectionRunner::Create(log.get(), &failing, options);
+  ASSERT_OK(again);
+  EXPECT_EQ((*again)->Checkpoint(kShard), Sequence(6));
+  AppendEvents(*log, kShard, "b", 1);
+  EXPECT_THAT((*again)->CatchUp(kShard),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("projection counts v4 (fold v1) shard 0 sequence 6")));
+  options.family_version = 1;  // equal to the fold's: the default label
+  CountingFold failing_v1("counts", 1);
+  failing_v1.fail_at = 0;
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> same =
+      ProjectionRunner::Create(log.get(), &failing_v1, options);
+  ASSERT_OK(same);
+  EXPECT_THAT((*same)->CatchUp(kShard),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("projection counts v1 shard 0")));
+}
+
+TEST(ProjectionRunner, FamilyVersionOnAReadOnlyLogNeedsAnExistingFamily) {
+  LogFixture f;
+  {
+    std::unique_ptr<EventLog> log = f.Open();
+    AppendEvents(*log, kShard, "a", 2);
+    CountingFold fold("counts", 1);
+    std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold);
+    ASSERT_THAT(runner->CatchUp(kShard), IsOk());
+  }
+  EventLogOptions log_options = f.Options();
+  log_options.read_only = true;
+  std::unique_ptr<EventLog> log = LogFixture::Open(log_options);
+  CountingFold fold("counts", 1);
+  ProjectionRunnerOptions options;
+  options.family_version = 2;
+  EXPECT_THAT(ProjectionRunner::Create(log.get(), &fold, options),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("proj_counts_v2")));
+  CountingFold version0("counts", 0);
+  EXPECT_THAT(ProjectionRunner::Create(log.get(), &version0, options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("version: 0")));
 }
 
 TEST(ProjectionFormat, FamilyNamesAndKeysArePinned) {

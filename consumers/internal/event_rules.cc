@@ -1,16 +1,22 @@
 #include "consumers/internal/event_rules.h"
 
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "consumers/internal/json.h"
 #include "consumers/internal/rfc3339.h"
 #include "engine/limits.h"
 #include "engine/status_macros.h"
+#include "projections/definitions/definition.h"
 
 namespace leadlog::codec_internal {
 namespace {
@@ -206,6 +212,72 @@ absl::Status FillSales(v1::Event* event) {
   return ReadSalesProperties(*spec, event->properties(), sales);
 }
 
+// A ValidateDefinition error ("scoring_model.rules[2].op: reason" or
+// "definition: reason") as a codec error on "definition.<path>".
+absl::Status DefinitionFieldError(const absl::Status& status) {
+  absl::string_view message = status.message();
+  size_t n = 0;
+  while (n < message.size() && (absl::ascii_isalnum(message[n]) || message[n] == '_' ||
+                                message[n] == '.' || message[n] == '[' || message[n] == ']')) {
+    ++n;
+  }
+  if (n == 0 || !absl::StartsWith(message.substr(n), ": ")) {
+    return FieldError(status.code(), "definition", message);
+  }
+  const absl::string_view path = message.substr(0, n);
+  return FieldError(
+      status.code(),
+      path == "definition" ? std::string("definition") : absl::StrCat("definition.", path),
+      message.substr(n + 2));
+}
+
+// A definition must come back equal from its JSON form (EncodeSegmentJson
+// writes it so). The printer accepts what the parser refuses or changes,
+// e.g. a NaN operand is printed as the string "NaN", so check the round trip.
+absl::Status CheckDefinitionShape(const v1::Definition& definition) {
+  std::string json;
+  v1::Definition back;
+  if (google::protobuf::util::MessageToJsonString(definition, &json).ok() &&
+      google::protobuf::util::JsonStringToMessage(json, &back).ok() &&
+      google::protobuf::util::MessageDifferencer::Equals(definition, back)) {
+    return absl::OkStatus();
+  }
+  return Invalid("definition",
+                 "cannot be written as JSON and read back equal (a number that is not finite?)");
+}
+
+// The fields of an event about a lead, which a definition event leaves empty.
+absl::Status CheckNoLeadFields(const v1::Event& event) {
+  for (const EventStringField& field : kEventStrings) {
+    if (field.path != "messageId" && !(event.*field.field)().empty()) {
+      return Invalid(field.path, "not allowed on a definition event");
+    }
+  }
+  if (!event.name().empty()) return Invalid("name", "not allowed on a definition event");
+  if (event.has_properties()) return Invalid("properties", "not allowed on a definition event");
+  if (event.has_traits()) return Invalid("traits", "not allowed on a definition event");
+  if (event.has_sales()) return Invalid("sales", "not allowed on a definition event");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDefinitionEvent(const v1::Event& event) {
+  if (event.event_id().empty()) return Invalid("messageId", "required");
+  RETURN_IF_ERROR(CheckLength("messageId", event.event_id(), kIdBytesMax));
+  RETURN_IF_ERROR(CheckNoLeadFields(event));
+  RETURN_IF_ERROR(ValidateTimestamps(event));
+  if (!event.has_definition()) return Invalid("definition", "required for a definition event");
+  if (absl::Status s = ValidateDefinition(event.definition()); !s.ok()) {
+    return DefinitionFieldError(s);
+  }
+  const std::string want = DefinitionEventId(event.definition());
+  if (event.event_id() != want) {
+    return Invalid("messageId", absl::StrCat("a definition event's id must be ", Quote(want),
+                                             " (definition:<kind>:<id>:v<version>), got ",
+                                             Quote(event.event_id())));
+  }
+  return absl::OkStatus();
+}
+
 // Checks a Struct for what JSON cannot hold or our limits forbid. Map order
 // is unspecified, so a failed check is repeated with sorted keys to name the
 // same field every time.
@@ -346,6 +418,10 @@ const SalesFactSpec* FindSalesFact(absl::string_view track_name) {
 
 absl::Status ValidateSemantics(v1::Event* event) {
   RETURN_IF_ERROR(CheckCallType(event->type()));
+  if (event->type() == v1::CALL_TYPE_DEFINITION) return ValidateDefinitionEvent(*event);
+  if (event->has_definition()) {
+    return Invalid("definition", "set on an event that is not a definition event");
+  }
   RETURN_IF_ERROR(ValidateIds(*event));
   RETURN_IF_ERROR(ValidateName(*event));
   RETURN_IF_ERROR(ValidateTimestamps(*event));
@@ -371,6 +447,7 @@ absl::Status CheckShape(const v1::Event& event) {
   }
   if (event.has_properties()) RETURN_IF_ERROR(CheckStructShape(event.properties(), "properties"));
   if (event.has_traits()) RETURN_IF_ERROR(CheckStructShape(event.traits(), "traits"));
+  if (event.has_definition()) RETURN_IF_ERROR(CheckDefinitionShape(event.definition()));
   return absl::OkStatus();
 }
 

@@ -40,13 +40,13 @@ struct CallTypeEntry {
 inline constexpr CallTypeEntry kCallTypes[] = {
     {v1::CALL_TYPE_TRACK, "track"}, {v1::CALL_TYPE_IDENTIFY, "identify"},
     {v1::CALL_TYPE_PAGE, "page"},   {v1::CALL_TYPE_ALIAS, "alias"},
-    {v1::CALL_TYPE_GROUP, "group"},
+    {v1::CALL_TYPE_GROUP, "group"}, {v1::CALL_TYPE_DEFINITION, "definition"},
 };
 inline constexpr absl::string_view kCallTypesExpected =
-    "expected one of track, identify, page, alias, group";
+    "expected one of track, identify, page, alias, group, definition";
 // "track", ...; "" for UNSPECIFIED and unknown values.
 absl::string_view CallTypeName(v1::CallType type);
-// OK for the five known call types; "type: required; ..." or
+// OK for the known call types; "type: required; ..." or
 // "type: unknown call type 42; ..." otherwise.
 absl::Status CheckCallType(v1::CallType type);
 
@@ -105,6 +105,14 @@ inline constexpr absl::string_view kContextGroups[] = {"page", "campaign", "libr
 // --- Validation. Error paths use the Segment JSON names ("messageId",
 // "properties.reason") for events from either form.
 
+// A definition event (type definition, `leadlog definitions publish`) is
+// checked apart: messageId required and equal to
+// DefinitionEventId(definition) (projections/definitions/definition.h); no
+// userId, anonymousId, previousId, groupId, name, category, properties,
+// traits or sales; the definition must pass ValidateDefinition, its errors
+// named "definition.<kind>.<path>". Any other event must not carry a
+// definition.
+//
 // What a well-formed, bounded event still has to satisfy: a known call type;
 // messageId present; ids within kIdBytesMax; userId or anonymousId; alias
 // needs userId and previousId, group needs groupId; track needs a name;
@@ -116,7 +124,9 @@ absl::Status ValidateSemantics(v1::Event* event);
 // What protobuf or code can hold but JSON cannot (so the event would not
 // survive EncodeSegmentJson): invalid UTF-8 in any string or Struct key,
 // non-finite numbers, Values without a kind, Struct nesting deeper than
-// kJsonDepthMax (ResourceExhausted; the event object counts as depth 1).
+// kJsonDepthMax (ResourceExhausted; the event object counts as depth 1),
+// a definition that does not come back equal through the protobuf JSON
+// mapping (e.g. a NaN operand).
 absl::Status CheckShape(const v1::Event& event);
 
 }  // namespace leadlog::codec_internal

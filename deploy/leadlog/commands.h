@@ -25,6 +25,12 @@ int Stats(const Args& args);
 int Verify(const Args& args);
 int DeadLetters(const Args& args);
 int Log(const Args& args);
+// `definitions validate|publish` (commands_definitions.cc).
+int Definitions(const Args& args);
+int Leads(const Args& args);
+int Rebuild(const Args& args);
+// `definitions list` (the `definitions` dispatcher calls it).
+int DefinitionsList(const Args& args);
 
 // Helpers shared by the commands.
 inline constexpr int kExitFailure = 1;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -14,9 +15,12 @@
 #include "consumers/embedded_broker.h"
 #include "consumers/kafka_ingest.h"
 #include "consumers/kafka_util.h"
+#include "consumers/outbox_emitter.h"
 #include "consumers/workload.h"
 #include "deploy/leadlog/commands.h"
+#include "engine/outbox.h"
 #include "engine/status_macros.h"
+#include "projections/lead/lead_projection.h"
 
 namespace leadlog::cli {
 namespace {
@@ -24,11 +28,15 @@ namespace {
 // Set by SIGTERM/SIGINT; the ingest (if running) is stopped through it too.
 std::atomic<bool> g_stop{false};
 std::atomic<KafkaIngest*> g_ingest{nullptr};
+// Set by SIGUSR1: serve rebuilds the lead projection blue/green.
+std::atomic<bool> g_rebuild{false};
 
 void OnSignal(int) {
   g_stop.store(true);
   if (KafkaIngest* ingest = g_ingest.load()) ingest->Stop();
 }
+
+void OnRebuildSignal(int) { g_rebuild.store(true); }
 
 void InstallSignalHandlers() {
   struct sigaction action = {};
@@ -36,6 +44,10 @@ void InstallSignalHandlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  struct sigaction rebuild = {};
+  rebuild.sa_handler = OnRebuildSignal;
+  sigemptyset(&rebuild.sa_mask);
+  sigaction(SIGUSR1, &rebuild, nullptr);
 }
 
 // Prints the bootstrap line on stdout (flushed: scripts wait for it) and
@@ -105,6 +117,35 @@ void DeclareServeFlags(CliArgs& args) {
   args.String("broker-timeout-ms", "MS", "fail if no broker answers within MS", "10000");
   args.String("tick-ms", "MS", "append a ClockTick to a shard idle for MS (0 = never)", "60000");
   args.Repeated("X", "KEY=VALUE", "librdkafka property (SASL/TLS, session.timeout.ms, ...)");
+  args.String("actions-topic", "T", "where outbox actions are published (\"\" = not published)",
+              kActionsTopic);
+}
+
+// The emitter reads the outbox of the lead projection's active version.
+class LeadOutboxSource final : public OutboxSource {
+ public:
+  explicit LeadOutboxSource(const LeadProjection* projection) : projection_(projection) {}
+  std::vector<ShardId> Shards() const override { return projection_->log()->Shards(); }
+  absl::StatusOr<std::vector<ProjectionEntry>> Read(ShardId shard, absl::string_view after_key,
+                                                    size_t limit) const override {
+    return projection_->runner()->Scan(shard, kOutboxPrefix,
+                                       after_key.empty() ? kOutboxPrefix : after_key, limit);
+  }
+
+ private:
+  const LeadProjection* const projection_;
+};
+
+void PrintRebuild(const absl::StatusOr<RebuildReport>& report) {
+  if (!report.ok()) {
+    std::cerr << "leadlog serve: rebuild failed: " << report.status() << "\n";
+    return;
+  }
+  std::cerr << "leadlog serve: rebuilt lead v" << report->old_version << " -> v"
+            << report->new_version << ": " << report->records << " records in "
+            << report->seconds << " s; state "
+            << (report->identical ? "identical to the live version" : "DIFFERS from the live version")
+            << "\n";
 }
 
 // Everything but the brokers, from the parsed flags.
@@ -172,8 +213,47 @@ int Serve(const Args& argv) {
     if (!started.ok()) return Fail("serve", started.status());
     broker = std::move(*started);
   }
+  // The lead projection: caught up with what was appended before a restart,
+  // then live on every appended batch.
+  auto projection = LeadProjection::Open(log->get(), LeadProjectionOptions{});
+  if (!projection.ok()) return Fail("serve", projection.status());
+  if (auto s = (*projection)->CatchUpAll(); !s.ok()) return Fail("serve", s);
+  std::unique_ptr<OutboxEmitter> emitter;  // set below, before ingest runs
+  options->after_append = [&projection, &emitter](const std::vector<ShardId>& shards) {
+    absl::Status status = (*projection)->CatchUp(shards);
+    if (emitter != nullptr) emitter->Notify();
+    return status;
+  };
+  // The consumer is created first: it reports unreachable brokers in one line.
   auto ingest = KafkaIngest::Create(*options, log->get());
   if (!ingest.ok()) return Fail("serve", ingest.status());
+  LeadOutboxSource outbox(projection->get());
+  if (!args.Get("actions-topic").empty()) {
+    OutboxEmitterOptions emitter_options;
+    emitter_options.brokers = options->brokers;
+    emitter_options.topic = args.Get("actions-topic");
+    emitter_options.properties = options->properties;
+    auto created = OutboxEmitter::Create(log->get(), &outbox, emitter_options);
+    if (!created.ok()) return Fail("serve", created.status());
+    emitter = std::move(*created);
+  }
+  std::atomic<bool> emitter_stop{false};
+  std::thread emitter_thread;
+  if (emitter != nullptr) {
+    emitter_thread = std::thread([&] {
+      absl::Status s = emitter->Run(emitter_stop);
+      if (!s.ok()) std::cerr << "leadlog serve: action emitter stopped: " << s << "\n";
+    });
+  }
+  // SIGUSR1 asks for a blue/green rebuild of the lead projection while
+  // ingest goes on.
+  std::atomic<bool> control_stop{false};
+  std::thread control([&] {
+    while (!control_stop.load()) {
+      if (g_rebuild.exchange(false)) PrintRebuild((*projection)->Rebuild());
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
   g_ingest.store(ingest->get());
   if (g_stop.load()) (*ingest)->Stop();
   absl::Status status = (*ingest)->Run();
@@ -181,6 +261,17 @@ int Serve(const Args& argv) {
   IngestCounters c = (*ingest)->counters();
   std::cerr << "leadlog serve: stopped; consumed " << c.messages << ", appended " << c.appended
             << ", duplicates " << c.duplicates << ", dead letters " << c.dead_letters << "\n";
+  control_stop.store(true);
+  control.join();
+  if (emitter != nullptr) {
+    emitter_stop.store(true);
+    emitter->Notify();
+    emitter_thread.join();
+    // What the last batches handed off is published before exit.
+    if (auto last = emitter->EmitOnce(); !last.ok()) {
+      std::cerr << "leadlog serve: final action round: " << last.status() << "\n";
+    }
+  }
   if (!status.ok()) return Fail("serve", status);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "consumers/ingest.h"
 #include "deploy/leadlog/commands.h"
 #include "engine/status_macros.h"
+#include "projections/lead/lead_projection.h"
 
 namespace leadlog::cli {
 namespace {
@@ -68,6 +69,10 @@ int Ingest(const Args& argv) {
   if (!log.ok()) return Fail("ingest", log.status());
   auto summary = IngestLines(path == "-" ? std::cin : file, options, log->get());
   if (!summary.ok()) return Fail("ingest", summary.status());
+  // The projections fold what was just appended (and anything left behind).
+  auto projection = LeadProjection::Open(log->get(), LeadProjectionOptions{});
+  if (!projection.ok()) return Fail("ingest", projection.status());
+  if (auto s = (*projection)->CatchUpAll(); !s.ok()) return Fail("ingest", s);
   std::cout << "ingested " << summary->lines << " lines: " << summary->appended << " appended, "
             << summary->duplicates << " duplicates skipped, " << summary->dead_letters
             << " dead letters\n";

@@ -24,6 +24,9 @@ const std::map<std::string, Command>& Commands() {
       {"verify", {Verify, "check the log's consistency; non-zero exit naming what is wrong"}},
       {"dead-letters", {DeadLetters, "list stored dead letters"}},
       {"log", {Log, "print log records (all, one shard, or one lead) as JSON lines"}},
+      {"definitions", {Definitions, "validate or publish a definition (scoring, lifecycle, owner routing)"}},
+      {"leads", {Leads, "leads get ID [--json] | leads why ID: a lead's state and why"}},
+      {"rebuild", {Rebuild, "rebuild a projection from sequence 0 (blue/green) and compare"}},
   };
   return commands;
 }

@@ -45,6 +45,8 @@ inline constexpr char kMetaTagFormatVersion = 'V';
 inline constexpr char kMetaTagShardState = 'c';
 // shard ‖ 'o' ‖ topic -> next Kafka offset (i64 BE).
 inline constexpr char kMetaTagOffset = 'o';
+// shard ‖ 'r' ‖ cursor name -> cursor value (engine/cursors.h).
+inline constexpr char kMetaTagCursor = 'r';
 
 // --- LogRecord framing. persisted: do not change (field 10, wire type 2). ---
 inline constexpr uint8_t kLogRecordEventTag = 0x52;

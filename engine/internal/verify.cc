@@ -172,6 +172,14 @@ void Verifier::CheckMetaEntry(const MetaKeyParts& key, absl::string_view value, 
       Problem(absl::StrCat(where, "offset of topic '", key.rest, "' is malformed or negative"));
     }
     offset_shards->insert(key.shard);
+  } else if (key.tag == kMetaTagCursor) {
+    // Cursors (engine/cursors.h): opaque values, checked for their bounds.
+    bool name_ok = !key.rest.empty() && key.rest.size() <= kCursorNameBytesMax;
+    for (char c : key.rest) name_ok = name_ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+    if (!name_ok || value.size() > kCursorValueBytesMax) {
+      Problem(absl::StrCat(where, "malformed cursor (name of ", key.rest.size(), " bytes, value of ",
+                           value.size(), " bytes)"));
+    }
   } else {
     Problem(absl::StrCat(where, "unknown tag"));
   }

@@ -5,10 +5,8 @@
 #include <set>
 #include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
 #include "engine/status_macros.h"
+#include "projections/scoring/predicate.h"
 
 namespace leadlog {
 
@@ -16,19 +14,10 @@ using google::protobuf::Value;
 
 namespace scoring_internal {
 
-// Where a predicate reads its value from.
-struct Field {
-  enum Kind { kProperties, kTraits, kContext, kName, kCategory };
-  Kind kind = kName;
-  std::vector<std::string> keys;  // struct path for properties/traits
-  const std::string& (v1::Context::*context)() const = nullptr;
-};
-
-struct Predicate {
-  Field field;
-  ScoringOp op = ScoringOp::kExists;
-  Value operand;  // strings pre-lowered when ignore_case
-  bool ignore_case = false;
+// scorer.h declares these opaque; a compiled predicate is the shared one
+// (predicate.h), so scoring and routing evaluate predicates identically.
+struct Predicate : CompiledPredicate {
+  explicit Predicate(CompiledPredicate p) : CompiledPredicate(std::move(p)) {}
 };
 
 struct Rule {
@@ -38,7 +27,6 @@ struct Rule {
 
 }  // namespace scoring_internal
 
-using scoring_internal::Field;
 using scoring_internal::Predicate;
 using scoring_internal::Rule;
 
@@ -57,23 +45,6 @@ constexpr uint64_t kExpTwoNegPow2Q62[40] = {
     4611686018055257345ULL, 4611686018241322625ULL, 4611686018334355264ULL, 4611686018380871584ULL,
     4611686018404129744ULL, 4611686018415758824ULL, 4611686018421573364ULL, 4611686018424480634ULL};
 
-constexpr std::pair<absl::string_view, const std::string& (v1::Context::*)() const> kContextGetters[] = {
-    {"ip", &v1::Context::ip},
-    {"user_agent", &v1::Context::user_agent},
-    {"locale", &v1::Context::locale},
-    {"timezone", &v1::Context::timezone},
-    {"page_url", &v1::Context::page_url},
-    {"page_path", &v1::Context::page_path},
-    {"page_referrer", &v1::Context::page_referrer},
-    {"page_title", &v1::Context::page_title},
-    {"campaign_name", &v1::Context::campaign_name},
-    {"campaign_source", &v1::Context::campaign_source},
-    {"campaign_medium", &v1::Context::campaign_medium},
-    {"campaign_term", &v1::Context::campaign_term},
-    {"campaign_content", &v1::Context::campaign_content},
-    {"library_name", &v1::Context::library_name},
-    {"library_version", &v1::Context::library_version}};
-
 v1::CallType CallOf(absl::string_view call) {
   if (call == "track") return v1::CALL_TYPE_TRACK;
   if (call == "page") return v1::CALL_TYPE_PAGE;
@@ -81,78 +52,6 @@ v1::CallType CallOf(absl::string_view call) {
   if (call == "group") return v1::CALL_TYPE_GROUP;
   if (call == "alias") return v1::CALL_TYPE_ALIAS;
   return v1::CALL_TYPE_UNSPECIFIED;
-}
-
-void LowerStrings(Value* v) {
-  if (v->kind_case() == Value::kStringValue) {
-    absl::AsciiStrToLower(v->mutable_string_value());
-  } else if (v->kind_case() == Value::kListValue) {
-    for (Value& e : *v->mutable_list_value()->mutable_values()) LowerStrings(&e);
-  }
-}
-
-// Follows `keys` from `root`; nullptr when a step is missing or not a struct.
-const Value* Walk(const google::protobuf::Struct& root, const std::vector<std::string>& keys,
-                  size_t from) {
-  const google::protobuf::Struct* s = &root;
-  const Value* v = nullptr;
-  for (size_t i = from; i < keys.size(); ++i) {
-    if (s == nullptr) return nullptr;
-    auto it = s->fields().find(keys[i]);
-    if (it == s->fields().end()) return nullptr;
-    v = &it->second;
-    s = v->kind_case() == Value::kStructValue ? &v->struct_value() : nullptr;
-  }
-  return v;
-}
-
-bool ScalarEquals(const Value& a, const Value& b, bool ignore_case) {
-  if (a.kind_case() != b.kind_case()) return false;
-  switch (a.kind_case()) {
-    case Value::kStringValue:
-      return ignore_case ? absl::AsciiStrToLower(a.string_value()) == b.string_value()
-                         : a.string_value() == b.string_value();
-    case Value::kNumberValue:
-      return a.number_value() == b.number_value();
-    case Value::kBoolValue:
-      return a.bool_value() == b.bool_value();
-    default:
-      return false;
-  }
-}
-
-bool Holds(ScoringOp op, const Value* v, const Value& operand, bool ignore_case) {
-  if (op == ScoringOp::kExists) {
-    return v != nullptr && v->kind_case() != Value::kNullValue && v->kind_case() != Value::KIND_NOT_SET;
-  }
-  if (v == nullptr) return false;
-  switch (op) {
-    case ScoringOp::kEquals:
-      return ScalarEquals(*v, operand, ignore_case);
-    case ScoringOp::kIn:
-      for (const Value& e : operand.list_value().values()) {
-        if (ScalarEquals(*v, e, ignore_case)) return true;
-      }
-      return false;
-    case ScoringOp::kPrefix:
-    case ScoringOp::kContains: {
-      if (v->kind_case() != Value::kStringValue) return false;
-      const std::string s = ignore_case ? absl::AsciiStrToLower(v->string_value()) : v->string_value();
-      return op == ScoringOp::kPrefix ? absl::StartsWith(s, operand.string_value())
-                                      : absl::StrContains(s, operand.string_value());
-    }
-    default:
-      break;
-  }
-  if (v->kind_case() != Value::kNumberValue) return false;
-  const double x = v->number_value(), y = operand.number_value();
-  switch (op) {
-    case ScoringOp::kGt: return x > y;
-    case ScoringOp::kGte: return x >= y;
-    case ScoringOp::kLt: return x < y;
-    case ScoringOp::kLte: return x <= y;
-    default: return false;
-  }
 }
 
 int64_t Abs(int64_t v) { return v < 0 ? -v : v; }
@@ -185,25 +84,7 @@ absl::StatusOr<std::unique_ptr<Scorer>> Scorer::Create(const v1::ScoringModel& m
   RETURN_IF_ERROR(ValidateScoringModel(model));
   std::unique_ptr<Scorer> s(new Scorer(model));
   auto compile = [](const v1::ScoringPredicate& p) {
-    Predicate out;
-    LEADLOG_CHECK(ParseScoringOp(p.op(), &out.op)) << "validated model has op " << p.op();
-    out.operand = p.value();
-    out.ignore_case = p.ignore_case();
-    if (out.ignore_case) LowerStrings(&out.operand);
-    const std::vector<std::string> parts = absl::StrSplit(p.field(), '.');
-    if (parts[0] == "properties" || parts[0] == "traits") {
-      out.field.kind = parts[0] == "traits" ? Field::kTraits : Field::kProperties;
-      out.field.keys.assign(parts.begin() + 1, parts.end());
-    } else if (parts[0] == "context") {
-      out.field.kind = Field::kContext;
-      for (const auto& [name, getter] : kContextGetters) {
-        if (name == parts[1]) out.field.context = getter;
-      }
-      LEADLOG_CHECK(out.field.context != nullptr) << "validated model has field " << p.field();
-    } else {
-      out.field.kind = parts[0] == "name" ? Field::kName : Field::kCategory;
-    }
-    return out;
+    return Predicate(CompiledPredicate::CompileValid(p));
   };
   for (const v1::BehaviorRule& r : model.rules()) {
     Rule rule;
@@ -216,7 +97,7 @@ absl::StatusOr<std::unique_ptr<Scorer>> Scorer::Create(const v1::ScoringModel& m
     std::vector<Predicate> where;
     for (const v1::ScoringPredicate& p : r.where()) {
       where.push_back(compile(p));
-      traits.insert(where.back().field.keys[0]);
+      traits.insert(where.back().keys()[0]);
     }
     s->fit_rules_.push_back(std::move(where));
   }
@@ -233,34 +114,10 @@ absl::StatusOr<std::unique_ptr<Scorer>> Scorer::Create(const v1::ScoringModel& m
 
 namespace {
 
-// The value a field denotes in an event; `scratch` holds a context/name
-// string. nullptr when absent (an empty context string counts as absent).
-const Value* Resolve(const Field& f, const v1::Event& e, Value* scratch) {
-  const std::string* str = nullptr;
-  switch (f.kind) {
-    case Field::kProperties:
-      return Walk(e.properties(), f.keys, 0);
-    case Field::kTraits:
-      return Walk(e.traits(), f.keys, 0);
-    case Field::kContext:
-      str = &(e.context().*f.context)();
-      break;
-    case Field::kName:
-      str = &e.name();
-      break;
-    case Field::kCategory:
-      str = &e.category();
-      break;
-  }
-  if (str == nullptr || str->empty()) return nullptr;
-  scratch->set_string_value(*str);
-  return scratch;
-}
-
 bool AllHold(const std::vector<Predicate>& where, const v1::Event& e) {
   Value scratch;
   for (const Predicate& p : where) {
-    if (!Holds(p.op, Resolve(p.field, e, &scratch), p.operand, p.ignore_case)) return false;
+    if (!p.Matches(e, &scratch)) return false;
   }
   return true;
 }
@@ -273,7 +130,7 @@ const Value* TraitLookup(const v1::GradeState& grade, const std::vector<std::str
   if (it == traits.end() || it->name() != keys[0]) return nullptr;
   if (keys.size() == 1) return &it->value();
   if (it->value().kind_case() != Value::kStructValue) return nullptr;
-  return Walk(it->value().struct_value(), keys, 1);
+  return WalkStruct(it->value().struct_value(), keys, 1);
 }
 
 }  // namespace
@@ -415,7 +272,7 @@ void Scorer::Regrade(v1::ScoreState* state) const {
   for (size_t i = 0; i < fit_rules_.size(); ++i) {
     bool holds = true;
     for (const Predicate& p : fit_rules_[i]) {
-      holds = holds && Holds(p.op, TraitLookup(*g, p.field.keys), p.operand, p.ignore_case);
+      holds = holds && p.HoldsFor(TraitLookup(*g, p.keys()));
     }
     if (!holds) continue;
     const v1::FitRule& rule = model_.grade().rules(static_cast<int>(i));

@@ -1,0 +1,297 @@
+// `leadlog definitions validate|publish|list` (list: DefinitionsList, in its
+// own file): check a definition file, and
+// publish it as a definition event to every shard (DESIGN.md §7: definitions
+// are broadcast), through Kafka (one message per partition of the events
+// topic) or straight into a data dir through the ingest path.
+//
+// Publishing is idempotent: the event id is DefinitionEventId (kind, id,
+// version), so a second publish of the same version is a duplicate in every
+// shard's dedup, whichever way it arrives.
+#include <librdkafka/rdkafkacpp.h>
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "consumers/ingest.h"
+#include "consumers/kafka_util.h"
+#include "deploy/leadlog/commands.h"
+#include "engine/clock.h"
+#include "engine/limits.h"
+#include "engine/status_macros.h"
+#include "projections/definitions/definition.h"
+
+namespace leadlog::cli {
+namespace {
+
+constexpr char kProtobufContentType[] = "application/x-protobuf";  // see consumers/codec.h
+constexpr int kBrokerTimeoutMs = 10000;
+constexpr int kFlushTimeoutMs = 30000;
+
+// The file's text ("-" = stdin), refusing more than kDefinitionBytesMax + 1
+// bytes so ParseDefinition reports the size.
+absl::StatusOr<std::string> ReadDefinitionFile(const std::string& path) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    file.open(path, std::ios::binary);
+    if (!file) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+    in = &file;
+  }
+  std::string text(kDefinitionBytesMax + 1, '\0');
+  in->read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in->bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
+  text.resize(static_cast<size_t>(in->gcount()));
+  return text;
+}
+
+absl::StatusOr<v1::Definition> LoadDefinition(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadDefinitionFile(path));
+  absl::StatusOr<v1::Definition> d = ParseDefinition(text);
+  if (!d.ok()) {
+    return absl::Status(d.status().code(),
+                        absl::StrCat(path == "-" ? "stdin" : path, ": ", d.status().message()));
+  }
+  return d;
+}
+
+std::string Describe(const v1::Definition& d) {
+  return absl::StrCat(DefinitionKind(d), " ", DefinitionId(d), " v", DefinitionVersion(d));
+}
+
+int Validate(const Args& argv) {
+  CliArgs args("definitions validate");
+  args.Positional("FILE|-", 1, 1);
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  absl::StatusOr<v1::Definition> d = LoadDefinition(args.positional()[0]);
+  if (!d.ok()) return Fail("definitions validate", d.status());
+  std::cout << "ok: " << Describe(*d) << "\n";
+  return 0;
+}
+
+// --- publish --data-dir: every shard, through BatchBuilder (decode, validate,
+// dedup) as `leadlog ingest` does, in one batch.
+
+absl::Status PublishToLog(const v1::Event& event, const std::string& source, const CliArgs& args) {
+  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(args.Get("data-dir"), false, true));
+  std::set<uint32_t> shards;
+  for (ShardId shard : log->Shards()) shards.insert(shard.value());
+  if (args.Has("shards")) {
+    ASSIGN_OR_RETURN(int64_t n, args.GetInt("shards", 1, 4096));
+    for (int64_t s = 0; s < n; ++s) shards.insert(static_cast<uint32_t>(s));
+  }
+  if (shards.empty()) shards.insert(0);
+  const std::string bytes = event.SerializeAsString();
+  BatchBuilder builder(BatchOptions{});
+  std::map<uint32_t, Sequence> before;
+  for (uint32_t shard : shards) {
+    before[shard] = log->Position(ShardId(shard));
+    RawMessage message;
+    message.topic = source;
+    message.partition = PartitionId(static_cast<int32_t>(shard));
+    message.offset = KafkaOffset(0);
+    message.value = bytes;
+    message.content_type = ContentType::kProtobuf;
+    message.track_offset = false;
+    builder.Add(message);
+  }
+  AppendBatch batch = builder.Take();
+  ASSIGN_OR_RETURN(AppendResult result, log->Append(batch));
+  if (result.dead_letters > 0) {
+    return absl::InternalError(
+        "the codec refused a definition that validated (stored as a dead letter)");
+  }
+  for (uint32_t shard : shards) {
+    const Sequence after = log->Position(ShardId(shard));
+    if (after == before[shard]) {
+      std::cout << "shard " << shard << ": duplicate " << event.event_id()
+                << " (already in the log)\n";
+    } else {
+      std::cout << "shard " << shard << ": appended " << event.event_id() << " at sequence "
+                << before[shard] << "\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
+// --- publish --brokers: one message per partition, explicit partitions.
+
+class DefinitionProducer : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
+ public:
+  absl::Status Init(const std::string& brokers, const KafkaProperties& extra) {
+    // No auto-creation: a misspelt topic is an error, not a new topic.
+    KafkaProperties props = {{"bootstrap.servers", brokers},
+                             {"enable.idempotence", "true"},
+                             {"allow.auto.create.topics", "false"},
+                             {"log_level", "4"}};
+    props.insert(props.end(), extra.begin(), extra.end());
+    ASSIGN_OR_RETURN(auto conf, MakeKafkaConf(props));
+    std::string error;
+    conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), error);
+    conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), error);
+    producer_.reset(RdKafka::Producer::create(conf.get(), error));
+    if (producer_ == nullptr) return absl::InvalidArgumentError(absl::StrCat("producer: ", error));
+    return CheckBrokersReachable(producer_.get(), brokers, kBrokerTimeoutMs);
+  }
+
+  // The partition count of `topic` from broker metadata.
+  absl::StatusOr<int> Partitions(const std::string& topic) {
+    std::string error;
+    std::unique_ptr<RdKafka::Topic> handle(
+        RdKafka::Topic::create(producer_.get(), topic, nullptr, error));
+    if (handle == nullptr)
+      return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": ", error));
+    RdKafka::Metadata* raw = nullptr;
+    RETURN_IF_ERROR(KafkaStatus(producer_->metadata(false, handle.get(), &raw, kBrokerTimeoutMs),
+                                absl::StrCat("metadata of topic ", topic)));
+    std::unique_ptr<RdKafka::Metadata> metadata(raw);
+    for (const RdKafka::TopicMetadata* t : *metadata->topics()) {
+      if (t->topic() != topic) continue;
+      if (t->err() != RdKafka::ERR_NO_ERROR)
+        return KafkaStatus(t->err(), absl::StrCat("topic ", topic));
+      if (t->partitions()->empty()) break;
+      return static_cast<int>(t->partitions()->size());
+    }
+    return absl::NotFoundError(absl::StrCat("topic ", topic, " has no partitions on the brokers"));
+  }
+
+  absl::Status Produce(const std::string& topic, int partition, const v1::Event& event) {
+    const std::string value = event.SerializeAsString();
+    RdKafka::Headers* headers = RdKafka::Headers::create();
+    headers->add("content-type", kProtobufContentType);
+    RdKafka::ErrorCode err = producer_->produce(
+        topic, partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+        value.size(), event.event_id().data(), event.event_id().size(), 0, headers, nullptr);
+    if (err != RdKafka::ERR_NO_ERROR) {
+      delete headers;  // ours unless produce succeeded
+      return KafkaStatus(err, absl::StrCat("produce to partition ", partition));
+    }
+    return absl::OkStatus();
+  }
+
+  // Flushes and returns partition -> offset of every delivered message.
+  absl::StatusOr<std::map<int, int64_t>> Flush() {
+    RETURN_IF_ERROR(KafkaStatus(producer_->flush(kFlushTimeoutMs), "flush"));
+    if (!failed_.empty()) return absl::UnavailableError(failed_);
+    return delivered_;
+  }
+
+  void dr_cb(RdKafka::Message& message) override {
+    if (message.err() == RdKafka::ERR_NO_ERROR) {
+      delivered_[message.partition()] = message.offset();
+    } else if (failed_.empty()) {
+      failed_ =
+          absl::StrCat("partition ", message.partition(), ": not delivered: ", message.errstr());
+    }
+  }
+  // librdkafka logs and transient errors; failures surface through dr_cb.
+  void event_cb(RdKafka::Event&) override {}
+
+ private:
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::map<int, int64_t> delivered_;
+  std::string failed_;
+};
+
+absl::Status PublishToKafka(const v1::Event& event, const CliArgs& args) {
+  KafkaProperties extra;
+  for (const std::string& text : args.GetAll("X")) {
+    ASSIGN_OR_RETURN(auto property, ParseKafkaProperty(text));
+    extra.push_back(std::move(property));
+  }
+  const std::string topic = args.Get("topic");
+  DefinitionProducer producer;
+  RETURN_IF_ERROR(producer.Init(args.Get("brokers"), extra));
+  ASSIGN_OR_RETURN(int partitions, producer.Partitions(topic));
+  for (int p = 0; p < partitions; ++p) RETURN_IF_ERROR(producer.Produce(topic, p, event));
+  ASSIGN_OR_RETURN(auto delivered, producer.Flush());
+  if (static_cast<int>(delivered.size()) != partitions) {
+    return absl::UnavailableError(
+        absl::StrCat(delivered.size(), " of ", partitions, " partitions confirmed delivery"));
+  }
+  for (const auto& [partition, offset] : delivered) {
+    std::cout << "partition " << partition << ": published " << event.event_id() << " to " << topic
+              << " at offset " << offset << "\n";
+  }
+  return absl::OkStatus();
+}
+
+int Publish(const Args& argv) {
+  CliArgs args("definitions publish");
+  args.String("brokers", "LIST", "publish to every partition of the events topic on these brokers");
+  args.String("topic", "T", "the events topic (with --brokers)", kEventsTopic);
+  args.Repeated("X", "KEY=VALUE", "librdkafka property for the producer (with --brokers)");
+  args.String("data-dir", "DIR", "append to every shard of this log instead (created if missing)");
+  args.String("shards", "N",
+              "with --data-dir: also shards 0..N-1 (default: the log's shards, or 1)");
+  args.Positional("FILE|-", 1, 1);
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  if (args.Has("brokers") == args.Has("data-dir")) {
+    return Fail("definitions publish",
+                absl::InvalidArgumentError("give exactly one of --brokers or --data-dir"));
+  }
+  for (const char* kafka_only : {"topic", "X"}) {
+    if (args.Has("data-dir") && args.Has(kafka_only)) {
+      return Fail("definitions publish",
+                  absl::InvalidArgumentError(absl::StrCat("--", kafka_only, " needs --brokers")));
+    }
+  }
+  if (args.Has("brokers") && args.Has("shards")) {
+    return Fail("definitions publish", absl::InvalidArgumentError("--shards needs --data-dir"));
+  }
+  const std::string path = args.positional()[0];
+  absl::StatusOr<v1::Definition> d = LoadDefinition(path);
+  if (!d.ok()) return Fail("definitions publish", d.status());
+  const v1::Event event = MakeDefinitionEvent(*d, SystemClock::Get()->NowMs());
+  const absl::Status status =
+      args.Has("brokers")
+          ? PublishToKafka(event, args)
+          : PublishToLog(event,
+                         path == "-" ? "definitions:stdin" : absl::StrCat("definitions:", path),
+                         args);
+  if (!status.ok()) return Fail("definitions publish", status);
+  return 0;
+}
+
+struct Subcommand {
+  const char* name;
+  int (*run)(const Args&);
+  const char* summary;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"validate", Validate, "check a definition file; prints ok: <kind> <id> v<version>"},
+    {"publish", Publish, "validate, then publish a definition event to every shard"},
+    {"list", DefinitionsList, "definitions in the log, per shard"},
+};
+
+void PrintDefinitionsUsage(std::ostream& out) {
+  out << "usage: leadlog definitions <subcommand> [flags]   (FILE: JSON or protobuf text format; - "
+         "= stdin)\n";
+  for (const Subcommand& s : kSubcommands) out << "  " << s.name << "  " << s.summary << "\n";
+}
+
+}  // namespace
+
+int Definitions(const Args& args) {
+  if (args.empty()) {
+    PrintDefinitionsUsage(std::cerr);
+    return kExitUsage;
+  }
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    PrintDefinitionsUsage(std::cout);
+    return 0;
+  }
+  for (const Subcommand& s : kSubcommands) {
+    if (args[0] == s.name) return s.run(Args(args.begin() + 1, args.end()));
+  }
+  std::cerr << "leadlog definitions: unknown subcommand \"" << args[0] << "\"\n";
+  PrintDefinitionsUsage(std::cerr);
+  return kExitUsage;
+}
+
+}  // namespace leadlog::cli

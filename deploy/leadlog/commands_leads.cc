@@ -1,0 +1,322 @@
+// Commands over the lead projection: leads get/why, rebuild, definitions list.
+#include <functional>
+#include <iostream>
+#include <map>
+#include <tuple>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "deploy/leadlog/commands.h"
+#include "engine/status_macros.h"
+#include "projections/definitions/definition.h"
+#include "projections/lead/explain.h"
+#include "projections/lead/lead_projection.h"
+
+namespace leadlog::cli {
+namespace {
+
+std::string Json(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return "{}";
+  return out;
+}
+
+std::string Time(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
+std::string Points(int64_t milli) { return absl::StrFormat("%.3f", static_cast<double>(milli) / 1000); }
+
+absl::StatusOr<std::unique_ptr<LeadProjection>> OpenReadOnly(EventLog* log) {
+  LeadProjectionOptions options;
+  options.read_only = true;
+  return LeadProjection::Open(log, options);
+}
+
+void PrintLead(const FoundLead& found, std::ostream& out) {
+  const v1::LeadState& lead = found.state;
+  out << "lead " << lead.lead_key() << " (shard " << found.shard.value() << ")\n";
+  out << "  identifiers: ";
+  for (int i = 0; i < lead.identifiers_size(); ++i) out << (i ? ", " : "") << lead.identifiers(i);
+  out << "\n  user id: " << (lead.user_id().empty() ? "-" : lead.user_id()) << "\n";
+  out << "  first seen: " << Time(lead.created_ms()) << "  last record: #" << lead.last_sequence()
+      << " at " << Time(lead.updated_ms()) << "\n";
+  const v1::LifecycleState& lc = lead.lifecycle();
+  out << "  stage: " << lc.current_stage() << " since " << Time(lc.entered_at_ms()) << " (model "
+      << lc.model_id() << " v" << lc.model_version() << ")\n";
+  out << "  owner: " << (lead.owner_id().empty() ? "-" : lead.owner_id()) << "\n";
+  const v1::ScoreState& score = lead.score();
+  out << "  score: " << Points(score.score_milli()) << " (model "
+      << (score.model_id().empty() ? "none" : score.model_id()) << " v" << score.model_version()
+      << ", as of " << Time(score.decayed_through_ms()) << ")  grade: "
+      << (score.grade().grade().empty() ? "-" : score.grade().grade()) << " (fit "
+      << score.grade().fit_points() << ")\n";
+  for (const v1::RuleScore& rule : score.rules()) {
+    if (rule.matches() == 0) continue;
+    out << "    " << rule.rule_id() << ": " << Points(rule.points_milli()) << " points from "
+        << rule.matches() << " records (raw " << Points(rule.raw_points_milli()) << ", decay -"
+        << Points(rule.decay_applied_milli()) << ", capped " << rule.cap_hits() << ")\n";
+  }
+  for (const v1::FitRuleHit& hit : score.grade().hits()) {
+    out << "    fit " << hit.rule_id() << ": " << hit.points() << "\n";
+  }
+  out << "  stage history:\n";
+  for (const v1::StageTransition& t : lc.history()) {
+    out << "    " << Time(t.log_time_ms()) << " " << t.from_stage() << " -> " << t.to_stage() << " by "
+        << v1::Actor_Name(t.actor()) << " rule " << t.cause().rule_id() << " ("
+        << t.cause().definition_id() << " v" << t.cause().definition_version() << ")";
+    if (!t.reason().empty()) out << " reason " << t.reason();
+    out << "\n";
+  }
+  for (const v1::RejectedTransition& r : lc.rejected()) {
+    out << "    rejected " << Time(r.log_time_ms()) << " " << r.from_stage() << " -> "
+        << (r.attempted_to_stage().empty() ? "?" : r.attempted_to_stage()) << ": " << r.why() << "\n";
+  }
+  for (const v1::IdentityMerge& m : lead.merges()) {
+    out << "  merged " << m.absorbed_lead_key() << " via " << m.via_identifier() << " at #"
+        << m.sequence() << "\n";
+  }
+}
+
+int LeadsGetOrWhy(const std::string& verb, const Args& argv) {
+  const std::string command = absl::StrCat("leads ", verb);
+  CliArgs args(command);
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  if (verb == "get") args.Bool("json", "print the lead state as one JSON object");
+  args.Positional("ID", 1, 1);
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail(command, log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail(command, projection.status());
+  const std::string id = args.positional()[0];
+  auto found = FindLead(*(*projection)->runner(), (*log)->Shards(), id);
+  if (!found.ok()) return Fail(command, found.status());
+  if (!found->has_value()) {
+    return Fail(command, absl::NotFoundError(absl::StrCat("no lead \"", id, "\"")));
+  }
+  if (verb == "get") {
+    if (args.GetBool("json")) {
+      std::cout << Json((*found)->state) << "\n";
+    } else {
+      PrintLead(**found, std::cout);
+    }
+    return 0;
+  }
+  const ShardId shard = (*found)->shard;
+  EventLog* event_log = log->get();
+  auto record_at = [event_log, shard](uint64_t sequence) -> std::optional<v1::LogRecord> {
+    std::optional<v1::LogRecord> out;
+    absl::Status s = event_log->ReadRange(shard, Sequence(sequence), Sequence(sequence + 1),
+                                          [&](const v1::LogRecord& r) {
+                                            out = r;
+                                            return absl::OkStatus();
+                                          });
+    if (!s.ok()) return std::nullopt;
+    return out;
+  };
+  std::cout << ExplainLead((*found)->state, record_at);
+  return 0;
+}
+
+// Calls `visit` for every lead of every shard (key order within a shard).
+absl::Status ForEachLead(const ProjectionRunner& runner, const std::vector<ShardId>& shards,
+                         const std::function<void(ShardId, const v1::LeadState&)>& visit) {
+  for (ShardId shard : shards) {
+    std::string after;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page,
+                       runner.Scan(shard, kLeadStatePrefix, after, 1024));
+      for (const ProjectionEntry& e : page) {
+        v1::LeadState lead;
+        if (!lead.ParseFromString(e.value)) {
+          return absl::DataLossError(absl::StrCat("lead projection: undecodable lead at ", e.key));
+        }
+        visit(shard, lead);
+      }
+      if (page.size() < 1024) break;
+      after = page.back().key;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// `leads list` (filtered leads) and `leads stages` (count per stage).
+int LeadsListOrStages(const std::string& verb, const Args& argv) {
+  const std::string command = absl::StrCat("leads ", verb);
+  CliArgs args(command);
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  if (verb == "list") {
+    args.String("stage", "S", "only leads in stage S");
+    args.String("owner", "O", "only leads owned by O");
+    args.String("limit", "N", "print at most N leads", "20");
+    args.Bool("json", "one JSON object per lead");
+  }
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  int64_t limit = 0;
+  if (verb == "list") {
+    auto parsed = args.GetInt("limit", 1, 1'000'000);
+    if (!parsed.ok()) return Fail(command, parsed.status());
+    limit = *parsed;
+  }
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail(command, log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail(command, projection.status());
+  std::map<std::string, uint64_t> stages;
+  uint64_t matched = 0;
+  const bool json = verb == "list" && args.GetBool("json");
+  absl::Status status = ForEachLead(
+      *(*projection)->runner(), (*log)->Shards(), [&](ShardId shard, const v1::LeadState& lead) {
+        const std::string& stage = lead.lifecycle().current_stage();
+        ++stages[stage];
+        if (verb != "list") return;
+        if (args.Has("stage") && stage != args.Get("stage")) return;
+        if (args.Has("owner") && lead.owner_id() != args.Get("owner")) return;
+        if (++matched > static_cast<uint64_t>(limit)) return;
+        if (json) {
+          std::cout << Json(lead) << "\n";
+          return;
+        }
+        std::cout << lead.lead_key() << "  shard " << shard.value() << "  stage " << stage
+                  << "  score " << Points(lead.score().score_milli()) << "  grade "
+                  << (lead.score().grade().grade().empty() ? "-" : lead.score().grade().grade())
+                  << "  owner " << (lead.owner_id().empty() ? "-" : lead.owner_id()) << "\n";
+      });
+  if (!status.ok()) return Fail(command, status);
+  if (verb == "list") {
+    if (!json) std::cout << matched << " leads matched\n";
+    return 0;
+  }
+  uint64_t total = 0;
+  for (const auto& [stage, count] : stages) total += count;
+  for (const auto& [stage, count] : stages) {
+    std::cout << absl::StrFormat("%-14s %8d  %5.1f%%\n", stage, count,
+                                 total ? 100.0 * count / total : 0.0);
+  }
+  std::cout << absl::StrFormat("%-14s %8d\n", "total", total);
+  return 0;
+}
+
+}  // namespace
+
+int Leads(const Args& argv) {
+  const std::string verb = argv.empty() ? "" : argv[0];
+  const Args rest = argv.empty() ? Args() : Args(argv.begin() + 1, argv.end());
+  if (verb == "get" || verb == "why") return LeadsGetOrWhy(verb, rest);
+  if (verb == "list" || verb == "stages") return LeadsListOrStages(verb, rest);
+  std::cerr << "leadlog leads: expected a subcommand: get ID [--json] | why ID | list [--stage S] "
+               "[--owner O] | stages (each with --data-dir DIR)\n";
+  return kExitUsage;
+}
+
+int Rebuild(const Args& argv) {
+  CliArgs args("rebuild");
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.String("projection", "NAME", "the projection to rebuild", "lead");
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  if (args.Get("projection") != kLeadProjectionName) {
+    return Fail("rebuild", absl::InvalidArgumentError(absl::StrCat(
+                               "--projection: unknown projection \"", args.Get("projection"),
+                               "\" (known: ", kLeadProjectionName, ")")));
+  }
+  auto log = OpenLog(args.Get("data-dir"), false, true);
+  if (!log.ok()) return Fail("rebuild", log.status());
+  auto projection = LeadProjection::Open(log->get(), LeadProjectionOptions{});
+  if (!projection.ok()) return Fail("rebuild", projection.status());
+  auto report = (*projection)->Rebuild();
+  if (!report.ok()) return Fail("rebuild", report.status());
+  for (const RebuildReport::Shard& s : report->shards) {
+    std::cout << "shard " << s.shard.value() << ": " << s.checkpoint.value() << " records, digest "
+              << s.new_digest << (s.old_digest.empty() ? "" : (s.old_digest == s.new_digest
+                                                                    ? " (identical to live)"
+                                                                    : " (DIFFERS from live " +
+                                                                          s.old_digest + ")"))
+              << "\n";
+  }
+  const double rate = report->seconds > 0 ? report->records / report->seconds : 0;
+  std::cout << "rebuilt " << kLeadProjectionName << " v" << report->old_version << " -> v"
+            << report->new_version << ": " << report->records << " records in "
+            << absl::StrFormat("%.3f", report->seconds) << " s ("
+            << absl::StrFormat("%.0f", rate) << " records/s); state "
+            << (report->old_version == 0 ? "new"
+                                         : (report->identical ? "identical to the live version"
+                                                              : "DIFFERS from the live version"))
+            << "\n";
+  if (report->old_version != 0 && !report->identical) return kExitFailure;
+  return 0;
+}
+
+int DefinitionsList(const Args& argv) {
+  CliArgs args("definitions list");
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.Bool("json", "one JSON object per definition and shard");
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail("definitions list", log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail("definitions list", projection.status());
+  auto runner = (*projection)->runner();
+  // (kind, id, version) -> shards accepted / rejected, and the why.
+  struct Row {
+    int accepted = 0;
+    int rejected = 0;
+    int in_force = 0;
+    std::string why;
+    int64_t log_time_ms = 0;
+  };
+  std::map<std::tuple<std::string, std::string, uint32_t>, Row> rows;
+  for (ShardId shard : (*log)->Shards()) {
+    auto records = ListDefinitions(*runner, shard);
+    if (!records.ok()) return Fail("definitions list", records.status());
+    std::map<std::string, std::string> in_force_ids;  // kind -> "id/version"
+    for (const char* kind : {"scoring_model", "lifecycle_model", "owner_routing"}) {
+      auto bytes = runner->Get(shard, DefinitionInForceKey(kind));
+      if (!bytes.ok()) return Fail("definitions list", bytes.status());
+      v1::DefinitionRecord r;
+      if (bytes->has_value() && r.ParseFromString(**bytes)) {
+        in_force_ids[kind] = absl::StrCat(DefinitionId(r.definition()), "/",
+                                          DefinitionVersion(r.definition()));
+      }
+    }
+    for (const v1::DefinitionRecord& r : *records) {
+      if (args.GetBool("json")) {
+        std::cout << "{\"shard\":" << shard.value() << ",\"record\":" << Json(r) << "}\n";
+        continue;
+      }
+      const std::string kind = DefinitionKind(r.definition());
+      Row& row = rows[{kind, DefinitionId(r.definition()), DefinitionVersion(r.definition())}];
+      (r.accepted() ? row.accepted : row.rejected)++;
+      if (!r.accepted()) row.why = r.why();
+      row.log_time_ms = std::max(row.log_time_ms, r.log_time_ms());
+      if (in_force_ids[kind] ==
+          absl::StrCat(DefinitionId(r.definition()), "/", DefinitionVersion(r.definition()))) {
+        row.in_force++;
+      }
+    }
+  }
+  if (args.GetBool("json")) return 0;
+  if (rows.empty()) std::cout << "no definitions published\n";
+  for (const auto& [key, row] : rows) {
+    const auto& [kind, id, version] = key;
+    std::cout << kind << " " << id << " v" << version << ": "
+              << (row.in_force > 0 ? absl::StrCat("in force on ", row.in_force, " shard(s)")
+                                   : std::string("not in force"))
+              << ", accepted on " << row.accepted << ", rejected on " << row.rejected
+              << ", published " << Time(row.log_time_ms);
+    if (!row.why.empty()) std::cout << " (" << row.why << ")";
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace leadlog::cli

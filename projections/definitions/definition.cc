@@ -1,0 +1,213 @@
+// Definition design note.
+//
+// A bare model's kind is told from its top-level JSON keys: the text is
+// parsed once as a google.protobuf.Struct (any JSON object parses) only to
+// read the keys, then again as the message of that kind with unknown fields
+// rejected, so the error for a misspelt field is protobuf's own.
+#include "projections/definitions/definition.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/limits.h"
+#include "engine/status_macros.h"
+#include "projections/definition_text.h"
+#include "projections/definitions/owner_routing.h"
+#include "projections/lifecycle/lifecycle_model.h"
+#include "projections/scoring/scoring_model.h"
+
+namespace leadlog {
+namespace {
+
+// "definition:" + the longest kind + ":" + the longest id + ":v" + uint32.
+constexpr size_t kDefinitionEventIdBytesMax =
+    11 + 15 + 1 + std::max({kScoringIdBytesMax, kLifecycleIdBytesMax, kRoutingIdBytesMax}) + 2 + 10;
+static_assert(kDefinitionEventIdBytesMax <= kIdBytesMax,
+              "a definition event id must be a valid event id");
+
+struct KindKeys {
+  v1::Definition::KindCase kind;
+  absl::string_view name;
+  // Top-level keys only this kind's model has, in both JSON spellings.
+  std::vector<absl::string_view> keys;
+};
+
+const std::vector<KindKeys>& Kinds() {
+  static const auto* kinds = new std::vector<KindKeys>{
+      {v1::Definition::kScoringModel,
+       "scoring_model",
+       {"rules", "decay", "grade", "total_cap", "totalCap"}},
+      {v1::Definition::kLifecycleModel,
+       "lifecycle_model",
+       {"stages", "initial_stage", "initialStage", "transitions", "identify", "sales_ready",
+        "salesReady", "sales_facts", "salesFacts"}},
+      {v1::Definition::kOwnerRouting,
+       "owner_routing",
+       {"queues", "default_queue", "defaultQueue", "territories"}},
+  };
+  return *kinds;
+}
+
+constexpr absl::string_view kEnvelopeKeys[] = {"scoring_model",  "scoringModel",  "lifecycle_model",
+                                               "lifecycleModel", "owner_routing", "ownerRouting"};
+
+// The kind of a bare model from its keys; InvalidArgument when none or
+// several kinds' keys are present.
+absl::StatusOr<v1::Definition::KindCase> BareKind(const google::protobuf::Struct& object) {
+  std::vector<std::string> found;  // "lifecycle_model (stages)"
+  v1::Definition::KindCase kind = v1::Definition::KIND_NOT_SET;
+  for (const KindKeys& k : Kinds()) {
+    for (absl::string_view key : k.keys) {
+      if (object.fields().count(std::string(key)) == 0) continue;
+      found.push_back(absl::StrCat(k.name, " (", key, ")"));
+      kind = k.kind;
+      break;
+    }
+  }
+  if (found.size() == 1) return kind;
+  if (found.empty()) {
+    return absl::InvalidArgumentError(
+        "definition: cannot tell the kind; wrap the model as {\"scoring_model\": {...}}, "
+        "{\"lifecycle_model\": {...}} or {\"owner_routing\": {...}}");
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "definition: keys of several kinds: ", absl::StrJoin(found, ", "), "; wrap the model"));
+}
+
+absl::Status ParseJson(absl::string_view text, v1::Definition* d) {
+  google::protobuf::Struct object;
+  const std::string input(text);
+  if (!google::protobuf::util::JsonStringToMessage(input, &object).ok()) {
+    // Not an object we can read keys from: let the envelope parser say why.
+    return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax, "definition", d);
+  }
+  for (absl::string_view key : kEnvelopeKeys) {
+    if (object.fields().count(std::string(key)) > 0) {
+      return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax, "definition",
+                                 d);
+    }
+  }
+  ASSIGN_OR_RETURN(v1::Definition::KindCase kind, BareKind(object));
+  switch (kind) {
+    case v1::Definition::kScoringModel:
+      return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax,
+                                 "scoring model", d->mutable_scoring_model());
+    case v1::Definition::kLifecycleModel:
+      return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax,
+                                 "lifecycle model", d->mutable_lifecycle_model());
+    case v1::Definition::kOwnerRouting:
+      return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax,
+                                 "owner routing", d->mutable_owner_routing());
+    case v1::Definition::KIND_NOT_SET:
+      break;
+  }
+  return absl::InternalError("definition: no kind after detection");
+}
+
+// "kind.path: reason" when the message starts with a field path, else
+// "kind: message".
+absl::Status Prefixed(absl::string_view kind, const absl::Status& status) {
+  if (status.ok()) return status;
+  const absl::string_view message = status.message();
+  size_t n = 0;
+  while (n < message.size() && (absl::ascii_isalnum(message[n]) || message[n] == '_' ||
+                                message[n] == '.' || message[n] == '[' || message[n] == ']')) {
+    ++n;
+  }
+  const bool path = n > 0 && n < message.size() && message[n] == ':';
+  return absl::Status(status.code(), absl::StrCat(kind, path ? "." : ": ", message));
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Definition> ParseDefinition(absl::string_view text) {
+  if (text.size() > kDefinitionBytesMax) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("definition: ", text.size(), " bytes, at most ", kDefinitionBytesMax));
+  }
+  v1::Definition d;
+  const absl::string_view body = absl::StripLeadingAsciiWhitespace(text);
+  if (!body.empty() && body.front() == '{') {
+    RETURN_IF_ERROR(ParseJson(text, &d));
+  } else {
+    RETURN_IF_ERROR(
+        ParseDefinitionText(text, DefinitionSyntax::kText, kDefinitionBytesMax, "definition", &d));
+  }
+  RETURN_IF_ERROR(ValidateDefinition(d));
+  return d;
+}
+
+absl::Status ValidateDefinition(const v1::Definition& d) {
+  if (d.ByteSizeLong() > kDefinitionBytesMax) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("definition: ", d.ByteSizeLong(), " bytes, at most ", kDefinitionBytesMax));
+  }
+  switch (d.kind_case()) {
+    case v1::Definition::kScoringModel:
+      return Prefixed("scoring_model", ValidateScoringModel(d.scoring_model()));
+    case v1::Definition::kLifecycleModel:
+      return Prefixed("lifecycle_model", ValidateLifecycleModel(d.lifecycle_model()));
+    case v1::Definition::kOwnerRouting:
+      return Prefixed("owner_routing", ValidateOwnerRouting(d.owner_routing()));
+    case v1::Definition::KIND_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError("definition: no kind set");
+}
+
+std::string DefinitionKind(const v1::Definition& d) {
+  for (const KindKeys& k : Kinds()) {
+    if (k.kind == d.kind_case()) return std::string(k.name);
+  }
+  return "";
+}
+
+std::string DefinitionId(const v1::Definition& d) {
+  switch (d.kind_case()) {
+    case v1::Definition::kScoringModel:
+      return d.scoring_model().id();
+    case v1::Definition::kLifecycleModel:
+      return d.lifecycle_model().id();
+    case v1::Definition::kOwnerRouting:
+      return d.owner_routing().id();
+    case v1::Definition::KIND_NOT_SET:
+      break;
+  }
+  return "";
+}
+
+uint32_t DefinitionVersion(const v1::Definition& d) {
+  switch (d.kind_case()) {
+    case v1::Definition::kScoringModel:
+      return d.scoring_model().version();
+    case v1::Definition::kLifecycleModel:
+      return d.lifecycle_model().version();
+    case v1::Definition::kOwnerRouting:
+      return d.owner_routing().version();
+    case v1::Definition::KIND_NOT_SET:
+      break;
+  }
+  return 0;
+}
+
+std::string DefinitionEventId(const v1::Definition& d) {
+  return absl::StrCat("definition:", DefinitionKind(d), ":", DefinitionId(d), ":v",
+                      DefinitionVersion(d));
+}
+
+v1::Event MakeDefinitionEvent(const v1::Definition& d, int64_t occurred_at_ms) {
+  v1::Event event;
+  event.set_type(v1::CALL_TYPE_DEFINITION);
+  event.set_event_id(DefinitionEventId(d));
+  event.set_occurred_at_ms(occurred_at_ms);
+  *event.mutable_definition() = d;
+  return event;
+}
+
+}  // namespace leadlog

@@ -1,0 +1,591 @@
+// Design note: one record is applied to one lead in a fixed order (resolve
+// identity and merge, profile, engagement, score, lifecycle, owner facts,
+// hand-off) so that every derived value is a function of the records before
+// it. Definitions are looked up per record from state ("d/f/<kind>"), and
+// compiled once per distinct definition.
+#include "projections/lead/lead_fold.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "engine/limits.h"
+#include "engine/outbox.h"
+#include "engine/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "projections/definitions/definition.h"
+#include "projections/definitions/owner_routing.h"
+#include "projections/lifecycle/lifecycle.h"
+#include "projections/lifecycle/lifecycle_model.h"
+#include "projections/lifecycle/merge.h"
+#include "projections/scoring/merge.h"
+#include "projections/scoring/scorer.h"
+
+namespace leadlog {
+namespace {
+
+constexpr int kResolveHopsMax = 8;
+
+std::string BigEndian64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+uint64_t FromBigEndian64(absl::string_view s) {
+  uint64_t v = 0;
+  for (char c : s) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+std::string BigEndian32(uint32_t v) {
+  std::string out(4, '\0');
+  for (int i = 3; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+template <typename Message>
+absl::StatusOr<std::optional<Message>> GetMessage(ProjectionTxn& txn, absl::string_view key) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(key));
+  if (!bytes.has_value()) return std::optional<Message>();
+  Message message;
+  if (!message.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("lead projection: undecodable value at key \"", key,
+                                            "\""));
+  }
+  return std::optional<Message>(std::move(message));
+}
+
+// Top-K counter list: increments `key`; a new key evicts the least counted
+// entry (ties: the greatest key) when the list is full. Sorted by count
+// descending, then key.
+void Count(google::protobuf::RepeatedPtrField<v1::EngagementCount>* list, absl::string_view key,
+           int64_t log_time_ms) {
+  if (key.empty()) return;
+  v1::EngagementCount* entry = nullptr;
+  for (v1::EngagementCount& e : *list) {
+    if (e.key() == key) entry = &e;
+  }
+  if (entry == nullptr) {
+    if (list->size() >= kLeadEngagementKeysMax) list->RemoveLast();  // sorted: last is least
+    entry = list->Add();
+    entry->set_key(std::string(key));
+  }
+  entry->set_count(entry->count() + 1);
+  entry->set_last_log_time_ms(log_time_ms);
+  std::stable_sort(list->begin(), list->end(),
+                   [](const v1::EngagementCount& a, const v1::EngagementCount& b) {
+                     if (a.count() != b.count()) return a.count() > b.count();
+                     return a.key() < b.key();
+                   });
+}
+
+void MergeCounts(const google::protobuf::RepeatedPtrField<v1::EngagementCount>& from,
+                 google::protobuf::RepeatedPtrField<v1::EngagementCount>* into) {
+  for (const v1::EngagementCount& e : from) {
+    bool found = false;
+    for (v1::EngagementCount& mine : *into) {
+      if (mine.key() != e.key()) continue;
+      mine.set_count(mine.count() + e.count());
+      mine.set_last_log_time_ms(std::max(mine.last_log_time_ms(), e.last_log_time_ms()));
+      found = true;
+    }
+    if (!found) *into->Add() = e;
+  }
+  std::stable_sort(into->begin(), into->end(),
+                   [](const v1::EngagementCount& a, const v1::EngagementCount& b) {
+                     if (a.count() != b.count()) return a.count() > b.count();
+                     return a.key() < b.key();
+                   });
+  while (into->size() > kLeadEngagementKeysMax) into->RemoveLast();
+}
+
+std::string StringProperty(const v1::Event& event, absl::string_view name) {
+  auto it = event.properties().fields().find(std::string(name));
+  if (it == event.properties().fields().end() || !it->second.has_string_value()) return "";
+  return it->second.string_value();
+}
+
+void UpdateEngagement(const v1::LogRecord& record, v1::EngagementSummary* summary) {
+  const v1::Event& event = record.event();
+  const int64_t t = record.log_time_ms();
+  if (summary->events() == 0) summary->set_first_seen_ms(t);
+  summary->set_events(summary->events() + 1);
+  summary->set_last_activity_ms(t);
+  if (event.type() == v1::CALL_TYPE_PAGE) Count(summary->mutable_pages(), event.context().page_path(), t);
+  if (event.type() != v1::CALL_TYPE_TRACK) return;
+  if (std::string id = StringProperty(event, "content_id"); !id.empty()) {
+    Count(summary->mutable_content(), id, t);
+  } else if (std::string webinar = StringProperty(event, "webinar_id"); !webinar.empty()) {
+    Count(summary->mutable_content(), absl::StrCat("webinar:", webinar), t);
+  }
+  if (std::string campaign = StringProperty(event, "campaign_id"); !campaign.empty()) {
+    Count(summary->mutable_emails(), campaign, t);
+  } else if (std::string email = StringProperty(event, "email_id"); !email.empty()) {
+    Count(summary->mutable_emails(), email, t);
+  }
+}
+
+// Sets top-level traits (latest wins), sorted by name, bounded.
+void SetTrait(v1::LeadState* lead, const std::string& name, const google::protobuf::Value& value,
+              uint64_t sequence, int64_t log_time_ms) {
+  auto* traits = lead->mutable_traits();
+  auto it = std::lower_bound(traits->begin(), traits->end(), name,
+                             [](const v1::ProfileTrait& t, const std::string& n) {
+                               return t.name() < n;
+                             });
+  if (it != traits->end() && it->name() == name) {
+    if (it->sequence() > sequence) return;  // a later record set it (merge)
+  } else {
+    if (traits->size() >= kLeadProfileTraitsMax) return;  // bounded: new names dropped
+    v1::ProfileTrait fresh;
+    fresh.set_name(name);
+    const int index = static_cast<int>(it - traits->begin());
+    traits->Add(std::move(fresh));
+    for (int i = traits->size() - 1; i > index; --i) traits->SwapElements(i, i - 1);
+    it = traits->begin() + index;
+  }
+  *it->mutable_value() = value;
+  it->set_sequence(sequence);
+  it->set_log_time_ms(log_time_ms);
+}
+
+google::protobuf::Struct TraitStruct(const v1::LeadState& lead) {
+  google::protobuf::Struct traits;
+  for (const v1::ProfileTrait& t : lead.traits()) (*traits.mutable_fields())[t.name()] = t.value();
+  return traits;
+}
+
+void AddIdentifier(v1::LeadState* lead, const std::string& identifier) {
+  auto* ids = lead->mutable_identifiers();
+  auto it = std::lower_bound(ids->begin(), ids->end(), identifier);
+  if (it != ids->end() && *it == identifier) return;
+  if (ids->size() >= kLeadIdentifiersMax) return;  // the index still resolves it
+  const int index = static_cast<int>(it - ids->begin());
+  ids->Add(std::string(identifier));
+  for (int i = ids->size() - 1; i > index; --i) ids->SwapElements(i, i - 1);
+}
+
+void AddOwnerChange(v1::LeadState* lead, const std::string& owner, std::string cause,
+                    const v1::LogRecord& record) {
+  v1::OwnerChange* change = lead->add_owner_history();
+  change->set_owner_id(owner);
+  change->set_previous_owner_id(lead->owner_id());
+  change->set_cause(std::move(cause));
+  change->set_sequence(record.sequence());
+  change->set_log_time_ms(record.log_time_ms());
+  lead->set_owner_id(owner);
+  while (lead->owner_history_size() > kLeadOwnerHistoryMax) {
+    lead->mutable_owner_history()->DeleteSubrange(0, 1);
+  }
+}
+
+// The identifiers an event names, in the order a new lead picks its key.
+std::vector<std::string> IdentifiersOf(const v1::Event& event) {
+  std::vector<std::string> ids;
+  if (!event.anonymous_id().empty()) ids.push_back(absl::StrCat("a:", event.anonymous_id()));
+  if (!event.user_id().empty()) ids.push_back(absl::StrCat("u:", event.user_id()));
+  return ids;
+}
+
+}  // namespace
+
+std::string LeadStateKey(absl::string_view lead_key) { return absl::StrCat(kLeadStatePrefix, lead_key); }
+std::string IdentifierKey(absl::string_view identifier) { return absl::StrCat("i/", identifier); }
+std::string DefinitionInForceKey(absl::string_view kind) { return absl::StrCat("d/f/", kind); }
+
+std::string SerializeDeterministic(const google::protobuf::Message& message) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    LEADLOG_CHECK(message.SerializeToCodedStream(&coded)) << "serialization failed";
+  }
+  return bytes;
+}
+
+LeadFold::LeadFold() {
+  absl::StatusOr<std::unique_ptr<Lifecycle>> lifecycle = Lifecycle::Create(DefaultLifecycleModel());
+  LEADLOG_CHECK_OK(lifecycle.status());
+  default_lifecycle_ = *std::move(lifecycle);
+}
+
+LeadFold::~LeadFold() = default;
+
+absl::Status LeadFold::Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) {
+  if (!record.has_event()) return absl::OkStatus();  // ClockTick: score decay is lazy
+  if (record.event().type() == v1::CALL_TYPE_DEFINITION) return ApplyDefinition(record, txn);
+  if (IdentifiersOf(record.event()).empty()) return absl::OkStatus();
+  return ApplyEvent(shard, record, txn);
+}
+
+absl::Status LeadFold::ApplyDefinition(const v1::LogRecord& record, ProjectionTxn& txn) {
+  const v1::Definition& definition = record.event().definition();
+  v1::DefinitionRecord entry;
+  *entry.mutable_definition() = definition;
+  entry.set_sequence(record.sequence());
+  entry.set_log_time_ms(record.log_time_ms());
+  absl::Status valid = ValidateDefinition(definition);
+  const std::string kind = DefinitionKind(definition);
+  if (!valid.ok()) {
+    entry.set_why(std::string(valid.message()));
+  } else {
+    ASSIGN_OR_RETURN(std::optional<v1::DefinitionRecord> in_force,
+                     GetMessage<v1::DefinitionRecord>(txn, DefinitionInForceKey(kind)));
+    const uint32_t version = DefinitionVersion(definition);
+    if (in_force.has_value() && DefinitionId(in_force->definition()) == DefinitionId(definition) &&
+        DefinitionVersion(in_force->definition()) >= version) {
+      entry.set_why(absl::StrCat("version ", version, " is not above version ",
+                                 DefinitionVersion(in_force->definition()), " in force"));
+    } else {
+      entry.set_accepted(true);
+    }
+  }
+  if (kind.empty()) return absl::OkStatus();  // nothing to file it under (validation said why)
+  const std::string history_key =
+      absl::StrCat(kDefinitionHistoryPrefix, kind, "/", DefinitionId(definition), "/",
+                   BigEndian32(DefinitionVersion(definition)));
+  ASSIGN_OR_RETURN(std::optional<std::string> seen, txn.Get(history_key));
+  if (seen.has_value() && entry.accepted()) {
+    // Same id and version again: already filed (accepted or not).
+    return absl::OkStatus();
+  }
+  const std::string bytes = SerializeDeterministic(entry);
+  txn.Put(history_key, bytes);
+  if (entry.accepted()) txn.Put(DefinitionInForceKey(kind), bytes);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const Scorer*> LeadFold::ScorerInForce(ProjectionTxn& txn) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(DefinitionInForceKey("scoring_model")));
+  if (!bytes.has_value()) return nullptr;
+  absl::MutexLock lock(&mu_);
+  auto it = scorers_.find(*bytes);
+  if (it != scorers_.end()) return it->second.get();
+  v1::DefinitionRecord record;
+  if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/scoring_model");
+  ASSIGN_OR_RETURN(std::unique_ptr<Scorer> scorer, Scorer::Create(record.definition().scoring_model()));
+  return scorers_.emplace(*bytes, std::move(scorer)).first->second.get();
+}
+
+absl::StatusOr<const Lifecycle*> LeadFold::LifecycleInForce(ProjectionTxn& txn) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   txn.Get(DefinitionInForceKey("lifecycle_model")));
+  if (!bytes.has_value()) return default_lifecycle_.get();
+  absl::MutexLock lock(&mu_);
+  auto it = lifecycles_.find(*bytes);
+  if (it != lifecycles_.end()) return it->second.get();
+  v1::DefinitionRecord record;
+  if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/lifecycle_model");
+  ASSIGN_OR_RETURN(std::unique_ptr<Lifecycle> lifecycle,
+                   Lifecycle::Create(record.definition().lifecycle_model()));
+  return lifecycles_.emplace(*bytes, std::move(lifecycle)).first->second.get();
+}
+
+absl::StatusOr<const OwnerRouter*> LeadFold::RouterInForce(ProjectionTxn& txn) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(DefinitionInForceKey("owner_routing")));
+  if (!bytes.has_value()) return nullptr;
+  absl::MutexLock lock(&mu_);
+  auto it = routers_.find(*bytes);
+  if (it != routers_.end()) return it->second.get();
+  v1::DefinitionRecord record;
+  if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/owner_routing");
+  ASSIGN_OR_RETURN(std::unique_ptr<OwnerRouter> router,
+                   OwnerRouter::Create(record.definition().owner_routing()));
+  return routers_.emplace(*bytes, std::move(router)).first->second.get();
+}
+
+namespace {
+
+// The lead key `identifier` resolves to, following merges (an absorbed
+// lead's key is itself an identifier pointing at its survivor).
+absl::StatusOr<std::optional<std::string>> Resolve(ProjectionTxn& txn, std::string identifier) {
+  std::optional<std::string> key;
+  for (int hop = 0; hop < kResolveHopsMax; ++hop) {
+    ASSIGN_OR_RETURN(std::optional<std::string> next, txn.Get(IdentifierKey(identifier)));
+    if (!next.has_value()) return key;
+    key = *next;
+    ASSIGN_OR_RETURN(std::optional<std::string> state, txn.Get(LeadStateKey(*key)));
+    if (state.has_value()) return key;
+    identifier = *key;
+  }
+  return absl::DataLossError(absl::StrCat("lead projection: identifier \"", identifier,
+                                          "\" does not resolve within ", kResolveHopsMax, " hops"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> LeadFold::ResolveLead(const v1::LogRecord& record, ProjectionTxn& txn,
+                                                  v1::LeadState* lead) {
+  const v1::Event& event = record.event();
+  std::vector<std::string> identifiers = IdentifiersOf(event);
+  if (event.type() == v1::CALL_TYPE_ALIAS && !event.previous_id().empty()) {
+    for (std::string candidate : {absl::StrCat("u:", event.previous_id()),
+                                  absl::StrCat("a:", event.previous_id())}) {
+      ASSIGN_OR_RETURN(std::optional<std::string> known, Resolve(txn, candidate));
+      if (known.has_value()) {
+        identifiers.push_back(candidate);
+        break;
+      }
+    }
+  }
+  // Distinct leads the identifiers resolve to, in identifier order.
+  std::vector<std::pair<std::string, std::string>> found;  // (lead key, via identifier)
+  for (const std::string& identifier : identifiers) {
+    ASSIGN_OR_RETURN(std::optional<std::string> key, Resolve(txn, identifier));
+    if (!key.has_value()) continue;
+    bool seen = false;
+    for (const auto& f : found) seen = seen || f.first == *key;
+    if (!seen) found.emplace_back(*key, identifier);
+  }
+  if (found.empty()) {
+    lead->set_lead_key(identifiers.front());
+    lead->set_first_sequence(record.sequence());
+    lead->set_created_ms(record.log_time_ms());
+  } else {
+    // The survivor is the lead created first (ties: smaller key).
+    std::vector<v1::LeadState> states;
+    for (const auto& [key, via] : found) {
+      ASSIGN_OR_RETURN(std::optional<v1::LeadState> state,
+                       GetMessage<v1::LeadState>(txn, LeadStateKey(key)));
+      if (!state.has_value()) {
+        return absl::DataLossError(absl::StrCat("lead projection: lead \"", key, "\" is indexed but has no state"));
+      }
+      states.push_back(*std::move(state));
+    }
+    size_t survivor = 0;
+    for (size_t i = 1; i < states.size(); ++i) {
+      const v1::LeadState& a = states[i];
+      const v1::LeadState& b = states[survivor];
+      if (a.first_sequence() < b.first_sequence() ||
+          (a.first_sequence() == b.first_sequence() && a.lead_key() < b.lead_key())) {
+        survivor = i;
+      }
+    }
+    *lead = std::move(states[survivor]);
+    for (size_t i = 0; i < states.size(); ++i) {
+      if (i == survivor) continue;
+      // `via`: the identifier of this record that named the survivor.
+      RETURN_IF_ERROR(Merge(record, found[survivor].second, states[i], txn, lead));
+    }
+  }
+  for (const std::string& identifier : identifiers) {
+    AddIdentifier(lead, identifier);
+    txn.Put(IdentifierKey(identifier), lead->lead_key());
+  }
+  AddIdentifier(lead, lead->lead_key());
+  txn.Put(IdentifierKey(lead->lead_key()), lead->lead_key());
+  return lead->lead_key();
+}
+
+absl::Status LeadFold::Merge(const v1::LogRecord& record, const std::string& via,
+                             const v1::LeadState& absorbed, ProjectionTxn& txn,
+                             v1::LeadState* lead) {
+  ASSIGN_OR_RETURN(const Scorer* scorer, ScorerInForce(txn));
+  if (scorer != nullptr) MergeScoreStates(*scorer, absorbed.score(), lead->mutable_score());
+  ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
+  if (!absorbed.lifecycle().current_stage().empty()) {
+    if (lead->lifecycle().current_stage().empty()) {
+      *lead->mutable_lifecycle() = absorbed.lifecycle();
+    } else {
+      MergeLifecycleStates(*lifecycle, absorbed.lifecycle(), lead->mutable_lifecycle(),
+                           record.sequence(), record.log_time_ms());
+    }
+  }
+  for (const v1::ProfileTrait& t : absorbed.traits()) {
+    SetTrait(lead, t.name(), t.value(), t.sequence(), t.log_time_ms());
+  }
+  v1::EngagementSummary* mine = lead->mutable_engagement();
+  const v1::EngagementSummary& theirs = absorbed.engagement();
+  MergeCounts(theirs.pages(), mine->mutable_pages());
+  MergeCounts(theirs.content(), mine->mutable_content());
+  MergeCounts(theirs.emails(), mine->mutable_emails());
+  mine->set_events(mine->events() + theirs.events());
+  mine->set_first_seen_ms(std::min(mine->first_seen_ms(), theirs.first_seen_ms()));
+  mine->set_last_activity_ms(std::max(mine->last_activity_ms(), theirs.last_activity_ms()));
+  if (lead->owner_id().empty() && !absorbed.owner_id().empty()) {
+    AddOwnerChange(lead, absorbed.owner_id(), absl::StrCat("identity_merge:", absorbed.lead_key()),
+                   record);
+  }
+  if (lead->user_id().empty()) lead->set_user_id(absorbed.user_id());
+  lead->set_handoffs(lead->handoffs() + absorbed.handoffs());
+  for (const std::string& identifier : absorbed.identifiers()) {
+    AddIdentifier(lead, identifier);
+    txn.Put(IdentifierKey(identifier), lead->lead_key());
+  }
+  AddIdentifier(lead, absorbed.lead_key());
+  txn.Put(IdentifierKey(absorbed.lead_key()), lead->lead_key());
+  for (const v1::IdentityMerge& m : absorbed.merges()) *lead->add_merges() = m;
+  v1::IdentityMerge* merge = lead->add_merges();
+  merge->set_absorbed_lead_key(absorbed.lead_key());
+  merge->set_via_identifier(via);
+  merge->set_sequence(record.sequence());
+  merge->set_log_time_ms(record.log_time_ms());
+  while (lead->merges_size() > kLeadMergesMax) lead->mutable_merges()->DeleteSubrange(0, 1);
+  txn.Delete(LeadStateKey(absorbed.lead_key()));
+  return absl::OkStatus();
+}
+
+absl::Status LeadFold::ApplyEvent(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) {
+  const v1::Event& event = record.event();
+  v1::LeadState lead;
+  ASSIGN_OR_RETURN(std::string lead_key, ResolveLead(record, txn, &lead));
+  lead.set_last_sequence(record.sequence());
+  lead.set_updated_ms(record.log_time_ms());
+  if (!event.user_id().empty()) lead.set_user_id(event.user_id());
+
+  if (event.type() == v1::CALL_TYPE_IDENTIFY) {
+    for (const auto& [name, value] : event.traits().fields()) {
+      // Map iteration order is unspecified; SetTrait keeps the list sorted,
+      // so the result does not depend on it.
+      SetTrait(&lead, name, value, record.sequence(), record.log_time_ms());
+    }
+  }
+  UpdateEngagement(record, lead.mutable_engagement());
+
+  ASSIGN_OR_RETURN(const Scorer* scorer, ScorerInForce(txn));
+  if (scorer != nullptr) scorer->Apply(record, lead.mutable_score());
+
+  ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
+  RETURN_IF_ERROR(MigrateStage(*lifecycle, record, lead.mutable_lifecycle()));
+  LeadSignals signals;
+  signals.score = static_cast<double>(lead.score().score_milli()) / 1000.0;
+  signals.grade = lead.score().grade().grade();
+  for (const v1::RuleScore& rule : lead.score().rules()) {
+    for (uint64_t s : rule.recent_sequences()) signals.evidence_sequences.push_back(s);
+  }
+  std::sort(signals.evidence_sequences.begin(), signals.evidence_sequences.end());
+  signals.evidence_sequences.erase(
+      std::unique(signals.evidence_sequences.begin(), signals.evidence_sequences.end()),
+      signals.evidence_sequences.end());
+  ASSIGN_OR_RETURN(LifecycleOutcome outcome, lifecycle->Apply(record, signals, lead.mutable_lifecycle()));
+
+  if (event.sales().kind() == v1::SALES_FACT_KIND_OWNER_ASSIGNED &&
+      event.sales().owner_id() != lead.owner_id()) {
+    AddOwnerChange(&lead, event.sales().owner_id(), "sales_fact", record);
+  }
+  if (outcome.handoff_due) RETURN_IF_ERROR(HandOff(shard, record, outcome.handoff_cause, txn, &lead));
+  txn.Put(LeadStateKey(lead_key), SerializeDeterministic(lead));
+  return absl::OkStatus();
+}
+
+absl::Status LeadFold::MigrateStage(const Lifecycle& lifecycle, const v1::LogRecord& record,
+                                    v1::LifecycleState* state) {
+  if (state->current_stage().empty()) return absl::OkStatus();
+  for (const v1::LifecycleStage& stage : lifecycle.model().stages()) {
+    if (stage.id() == state->current_stage()) return absl::OkStatus();
+  }
+  // The model in force dropped the lead's stage: the lead restarts in the
+  // initial stage, recorded as an ops transition.
+  v1::StageTransition* t = state->add_history();
+  t->set_from_stage(state->current_stage());
+  t->set_to_stage(lifecycle.model().initial_stage());
+  t->set_log_time_ms(record.log_time_ms());
+  t->set_actor(v1::ACTOR_OPS);
+  t->mutable_cause()->set_rule_id("model_migration");
+  t->mutable_cause()->set_definition_id(lifecycle.model().id());
+  t->mutable_cause()->set_definition_version(lifecycle.model().version());
+  t->mutable_cause()->add_record_sequences(record.sequence());
+  state->set_current_stage(lifecycle.model().initial_stage());
+  state->set_entered_at_ms(record.log_time_ms());
+  while (state->history_size() > kLifecycleHistoryMax) {
+    state->mutable_history()->DeleteSubrange(0, 1);
+    state->set_history_dropped(state->history_dropped() + 1);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LeadFold::HandOff(ShardId shard, const v1::LogRecord& record,
+                               const v1::TransitionCause& cause, ProjectionTxn& txn,
+                               v1::LeadState* lead) {
+  ASSIGN_OR_RETURN(const OwnerRouter* router, RouterInForce(txn));
+  std::string routing_cause = "no owner routing in force";
+  if (router != nullptr) {
+    const v1::OwnerRouting& routing = router->routing();
+    // The counter of each queue: route once with 0 to learn the queue, then
+    // with the queue's counter.
+    RouteResult probe = router->Route(TraitStruct(*lead), 0);
+    const std::string counter_key = absl::StrCat("q/", routing.id(), "/", probe.queue_id);
+    ASSIGN_OR_RETURN(std::optional<std::string> counter_bytes, txn.Get(counter_key));
+    const uint64_t counter = counter_bytes.has_value() ? FromBigEndian64(*counter_bytes) : 0;
+    RouteResult route = router->Route(TraitStruct(*lead), counter);
+    txn.Put(counter_key, BigEndian64(counter + 1));
+    routing_cause = absl::StrCat("routing:", routing.id(), "/v", routing.version(), "/",
+                                 route.territory_id.empty() ? "default" : route.territory_id, "/",
+                                 route.queue_id);
+    if (route.owner_id != lead->owner_id()) AddOwnerChange(lead, route.owner_id, routing_cause, record);
+  }
+  v1::Action action;
+  action.set_sequence(record.sequence());
+  action.set_index(0);
+  action.set_log_time_ms(record.log_time_ms());
+  action.set_lead_key(lead->lead_key());
+  action.set_type("handoff");
+  v1::HandoffAction* handoff = action.mutable_handoff();
+  handoff->set_owner_id(lead->owner_id());
+  handoff->set_routing_cause(routing_cause);
+  handoff->set_stage(lead->lifecycle().current_stage());
+  *handoff->mutable_cause() = cause;
+  handoff->set_score_milli(lead->score().score_milli());
+  handoff->set_grade(lead->score().grade().grade());
+  for (const v1::RuleScore& rule : lead->score().rules()) {
+    if (rule.points_milli() != 0) *handoff->add_score_breakdown() = rule;
+  }
+  *handoff->mutable_traits() = lead->traits();
+  *handoff->mutable_engagement() = lead->engagement();
+  lead->set_handoffs(lead->handoffs() + 1);
+  return WriteAction(txn, shard, std::move(action));
+}
+
+absl::StatusOr<std::optional<FoundLead>> FindLead(const ProjectionRunner& runner,
+                                                  const std::vector<ShardId>& shards,
+                                                  absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError("id: empty");
+  std::vector<std::string> candidates;
+  if (absl::StartsWith(id, "a:") || absl::StartsWith(id, "u:")) candidates.emplace_back(id);
+  candidates.push_back(absl::StrCat("u:", id));
+  candidates.push_back(absl::StrCat("a:", id));
+  for (ShardId shard : shards) {
+    for (const std::string& candidate : candidates) {
+      std::string identifier = candidate;
+      for (int hop = 0; hop < kResolveHopsMax; ++hop) {
+        ASSIGN_OR_RETURN(std::optional<std::string> key, runner.Get(shard, IdentifierKey(identifier)));
+        if (!key.has_value()) break;
+        ASSIGN_OR_RETURN(std::optional<std::string> bytes, runner.Get(shard, LeadStateKey(*key)));
+        if (bytes.has_value()) {
+          FoundLead found{shard, {}};
+          if (!found.state.ParseFromString(*bytes)) {
+            return absl::DataLossError(absl::StrCat("lead projection: undecodable lead \"", *key, "\""));
+          }
+          return std::optional<FoundLead>(std::move(found));
+        }
+        identifier = *key;
+      }
+    }
+  }
+  return std::optional<FoundLead>();
+}
+
+absl::StatusOr<std::vector<v1::DefinitionRecord>> ListDefinitions(const ProjectionRunner& runner,
+                                                                  ShardId shard) {
+  std::vector<v1::DefinitionRecord> out;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page,
+                     runner.Scan(shard, kDefinitionHistoryPrefix, after, 256));
+    for (ProjectionEntry& e : page) {
+      v1::DefinitionRecord record;
+      if (!record.ParseFromString(e.value)) {
+        return absl::DataLossError(absl::StrCat("lead projection: undecodable definition at \"", e.key, "\""));
+      }
+      out.push_back(std::move(record));
+    }
+    if (page.size() < 256) return out;
+    after = page.back().key;
+  }
+}
+
+}  // namespace leadlog

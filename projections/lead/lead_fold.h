@@ -1,0 +1,123 @@
+// LeadFold: the lead projection (DESIGN.md §5). One versioned pure fold over
+// a shard's log records that keeps, per lead, identity (anonymous ids and
+// user ids merged through identify/alias), profile traits, score and grade
+// (projections/scoring), lifecycle stage (projections/lifecycle), owner and
+// an engagement summary; applies definition events (scoring model,
+// lifecycle model, owner routing) as the versions in force from the record
+// that publishes them on (invariant 7); and, when a lead becomes sales-ready,
+// assigns an owner and writes a hand-off action to the outbox (invariant 8).
+//
+// State keys (fold keys inside proj_lead_v<N>, FORMAT.md "Lead projection"):
+//   "l/<lead key>"                     v1::LeadState
+//   "i/<identifier>"                   lead key the identifier resolves to
+//                                      ("a:<anonymousId>", "u:<userId>")
+//   "d/f/<kind>"                       v1::DefinitionRecord in force
+//   "d/h/<kind>/<id>/" BE32(version)   v1::DefinitionRecord (every one seen,
+//                                      accepted or rejected)
+//   "q/<routing id>/<queue id>"        BE64 round-robin counter
+//   "o/..."                            outbox actions (engine/outbox.h)
+//
+// Pure and deterministic: Apply depends only on the record and the state
+// read through the txn; values are serialized deterministically. The
+// compiled-definition caches are keyed by the definition's content, so they
+// never change a result.
+//
+// Thread-safety: Apply is called by one runner thread at a time (the
+// runtime's contract); the caches are guarded for the read helpers.
+//
+//   LeadFold fold;
+//   ASSIGN_OR_RETURN(auto runner, ProjectionRunner::Create(log, &fold, {}));
+//   ASSIGN_OR_RETURN(Sequence next, runner->CatchUp(shard));
+//   ASSIGN_OR_RETURN(std::optional<v1::LeadState> lead, FindLead(*runner, shards, "u-42"));
+#ifndef LEADLOG_PROJECTIONS_LEAD_LEAD_FOLD_H_
+#define LEADLOG_PROJECTIONS_LEAD_LEAD_FOLD_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/ids.h"
+#include "engine/projection.h"
+#include "leadlog/v1/definition.pb.h"
+#include "leadlog/v1/lead.pb.h"
+#include "leadlog/v1/record.pb.h"
+
+namespace leadlog {
+
+class Scorer;
+class Lifecycle;
+class OwnerRouter;
+
+inline constexpr absl::string_view kLeadProjectionName = "lead";
+// Bump when Apply computes something different for the same records.
+inline constexpr uint32_t kLeadProjectionVersion = 1;
+
+// Fold key helpers (exposed for readers and tests).
+std::string LeadStateKey(absl::string_view lead_key);
+std::string IdentifierKey(absl::string_view identifier);
+std::string DefinitionInForceKey(absl::string_view kind);
+inline constexpr absl::string_view kLeadStatePrefix = "l/";
+inline constexpr absl::string_view kDefinitionHistoryPrefix = "d/h/";
+
+// Deterministic serialization (identical messages give identical bytes).
+std::string SerializeDeterministic(const google::protobuf::Message& message);
+
+class LeadFold final : public ProjectionFold {
+ public:
+  LeadFold();
+  ~LeadFold() override;
+
+  std::string name() const override { return std::string(kLeadProjectionName); }
+  uint32_t version() const override { return kLeadProjectionVersion; }
+  absl::Status Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) override;
+
+ private:
+  absl::Status ApplyDefinition(const v1::LogRecord& record, ProjectionTxn& txn);
+  absl::Status ApplyEvent(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);
+  absl::StatusOr<std::string> ResolveLead(const v1::LogRecord& record, ProjectionTxn& txn,
+                                          v1::LeadState* lead);
+  absl::StatusOr<const Scorer*> ScorerInForce(ProjectionTxn& txn);
+  absl::StatusOr<const Lifecycle*> LifecycleInForce(ProjectionTxn& txn);
+  absl::StatusOr<const OwnerRouter*> RouterInForce(ProjectionTxn& txn);
+  absl::Status Merge(const v1::LogRecord& record, const std::string& via,
+                     const v1::LeadState& absorbed, ProjectionTxn& txn, v1::LeadState* lead);
+  absl::Status MigrateStage(const Lifecycle& lifecycle, const v1::LogRecord& record,
+                            v1::LifecycleState* state);
+  absl::Status HandOff(ShardId shard, const v1::LogRecord& record,
+                       const v1::TransitionCause& cause, ProjectionTxn& txn, v1::LeadState* lead);
+
+  absl::Mutex mu_;
+  // Compiled definitions by serialized definition bytes.
+  absl::flat_hash_map<std::string, std::unique_ptr<Scorer>> scorers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<Lifecycle>> lifecycles_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<OwnerRouter>> routers_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Lifecycle> default_lifecycle_;
+};
+
+// The committed state of the lead `id` resolves to in one of `shards`: `id`
+// is a lead key ("a:..", "u:.."), a user id or an anonymous id (tried in that
+// order per shard). nullopt when no shard knows it.
+struct FoundLead {
+  ShardId shard;
+  v1::LeadState state;
+};
+absl::StatusOr<std::optional<FoundLead>> FindLead(const ProjectionRunner& runner,
+                                                  const std::vector<ShardId>& shards,
+                                                  absl::string_view id);
+
+// Every definition record of `shard` (accepted and rejected), by kind, id
+// and version.
+absl::StatusOr<std::vector<v1::DefinitionRecord>> ListDefinitions(const ProjectionRunner& runner,
+                                                                  ShardId shard);
+
+}  // namespace leadlog
+
+#endif  // LEADLOG_PROJECTIONS_LEAD_LEAD_FOLD_H_

@@ -1,0 +1,103 @@
+// LeadProjection: hosts the lead fold (lead_fold.h) on an EventLog for the
+// processes that use it (serve, ingest, rebuild, the read commands): picks
+// the active family version, catches it up live after each append and on
+// start (restart catch-up), rebuilds blue/green into a new family version
+// while the active one keeps serving, and serves reads and the outbox from
+// the active version.
+//
+// Thread-safety: all methods are thread-safe. CatchUp and the final phase of
+// Rebuild are serialised by an internal mutex; reads take a snapshot of the
+// active runner and never wait for a catch-up.
+// Durability: live catch-ups commit without fsync (the log itself is synced
+// per batch; a machine crash loses at most projection chunks that are folded
+// again from the checkpoint). Rebuild syncs its chunks and the switch.
+//
+//   ASSIGN_OR_RETURN(auto projection, LeadProjection::Open(log.get(), {}));
+//   RETURN_IF_ERROR(projection->CatchUpAll());                 // after a restart
+//   options.after_append = [&](auto& shards) { return projection->CatchUp(shards); };
+//   ASSIGN_OR_RETURN(RebuildReport report, projection->Rebuild());
+#ifndef LEADLOG_PROJECTIONS_LEAD_LEAD_PROJECTION_H_
+#define LEADLOG_PROJECTIONS_LEAD_LEAD_PROJECTION_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/event_log.h"
+#include "engine/ids.h"
+#include "engine/projection.h"
+#include "projections/lead/lead_fold.h"
+
+namespace leadlog {
+
+struct LeadProjectionOptions {
+  // Read-only processes (leads get, definitions list) never create or switch
+  // versions: Open fails with FailedPrecondition when no version is active.
+  bool read_only = false;
+  // fsync each live chunk (off by default, see the durability note).
+  bool sync_live = false;
+};
+
+struct RebuildReport {
+  uint32_t old_version = 0;  // 0 when there was no active version
+  uint32_t new_version = 0;
+  uint64_t records = 0;      // records folded by the rebuild
+  double seconds = 0;        // wall time of the fold (reported, never asserted)
+  // Per shard: digest of the new version, and of the old one when it was at
+  // the same checkpoint at the switch (empty otherwise).
+  struct Shard {
+    ShardId shard;
+    Sequence checkpoint;
+    std::string new_digest;
+    std::string old_digest;
+  };
+  std::vector<Shard> shards;
+  // True when every shard's old digest was compared and equal.
+  bool identical = false;
+};
+
+class LeadProjection {
+ public:
+  static absl::StatusOr<std::unique_ptr<LeadProjection>> Open(EventLog* log,
+                                                              LeadProjectionOptions options);
+
+  // Folds the new records of `shards` into the active version.
+  absl::Status CatchUp(const std::vector<ShardId>& shards);
+  // ... of every shard of the log.
+  absl::Status CatchUpAll();
+
+  // Blue/green rebuild: folds every shard from sequence 0 into a new family
+  // version while the active one keeps serving and catching up, then, under
+  // the catch-up lock, brings both to the log's position, compares their
+  // digests, makes the new version active (durable) and drops the old one.
+  // `progress` (optional) gets the records folded so far.
+  absl::StatusOr<RebuildReport> Rebuild(const std::function<void(uint64_t)>& progress = nullptr);
+
+  // The active version's runner (a snapshot: stays valid after a switch).
+  std::shared_ptr<const ProjectionRunner> runner() const;
+  uint32_t active_version() const;
+  EventLog* log() const { return log_; }
+
+ private:
+  LeadProjection(EventLog* log, LeadProjectionOptions options);
+
+  EventLog* const log_;
+  const LeadProjectionOptions options_;
+  LeadFold fold_;
+  std::unique_ptr<ProjectionCatalog> catalog_;
+  absl::Mutex catch_up_mu_;  // serialises live catch-up and the switch
+  mutable absl::Mutex mu_;
+  std::shared_ptr<ProjectionRunner> active_ ABSL_GUARDED_BY(mu_);
+  uint32_t active_version_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace leadlog
+
+#endif  // LEADLOG_PROJECTIONS_LEAD_LEAD_PROJECTION_H_
