@@ -48,13 +48,19 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 
+echo "== publishing the example definitions to every partition (leadlog definitions publish)"
+for def in scoring_model lifecycle_model owner_routing; do
+  "$leadlog" definitions publish "$root/examples/$def.json" --brokers "$brokers" | tail -1
+done
+definition_events=$((3 * 8))  # 3 definitions x serve's 8 partitions
+
 echo "== publishing $events demo events over $leads leads"
 start_ms=$(date +%s%3N)
 # Paced: the embedded (mock) broker keeps at most ~5 MiB per partition and
 # evicts the oldest messages, consumed or not, so publishing must not run far
 # ahead of ingest. A real Kafka broker has no such limit.
 "$leadlog" demo --brokers "$brokers" --events "$events" --leads "$leads" --rate 40000
-events=$((events + 2))
+events=$((events + 2 + definition_events))
 
 echo "== waiting for ingest"
 done_count=0
@@ -75,6 +81,9 @@ while :; do
   sleep 0.2
 done
 end_ms=$(date +%s%3N)
+echo "== the first hand-off action on leadlog.actions (kcat -C -t leadlog.actions)"
+kcat -C -b "$brokers" -t leadlog.actions -o beginning -c 1 -e -q 2>/dev/null | cut -c1-600 || true
+echo "   ..."
 kill -TERM "$serve_pid"
 wait "$serve_pid"
 serve_pid=""
@@ -90,3 +99,18 @@ echo "== the history of one lead ($lead): leadlog log --lead $lead (first 8 reco
 "$leadlog" log --data-dir "$data/log" --lead "$lead" --limit 8
 echo "== dead letters: leadlog dead-letters"
 "$leadlog" dead-letters --data-dir "$data/log" | head -5
+echo "== definitions in force: leadlog definitions list"
+"$leadlog" definitions list --data-dir "$data/log"
+echo "== leads per lifecycle stage: leadlog leads stages"
+"$leadlog" leads stages --data-dir "$data/log"
+echo "== leads handed to sales: leadlog leads list --stage mql --limit 5"
+"$leadlog" leads list --data-dir "$data/log" --stage mql --limit 5
+mql="$("$leadlog" leads list --data-dir "$data/log" --stage mql --limit 1 | head -1 | cut -d' ' -f1)"
+if [ -n "$mql" ] && [ "$mql" != "0" ]; then
+  echo "== one of them: leadlog leads get $mql"
+  "$leadlog" leads get --data-dir "$data/log" "$mql"
+  echo "== why: leadlog leads why $mql (first 40 lines)"
+  "$leadlog" leads why --data-dir "$data/log" "$mql" | head -40
+fi
+echo "== rebuild the lead projection from sequence 0 and compare with the live state"
+"$leadlog" rebuild --data-dir "$data/log" | tail -1

@@ -180,6 +180,34 @@ static_assert(kEmitterBatchDefault <= kEmitterBatchMax);
 static_assert(kEmitterDeliveryTimeoutMsDefault <= kEmitterDeliveryTimeoutMsMax);
 static_assert(kEmitterIdleMsDefault <= kEmitterIdleMsMax);
 
+// --- projections/calendar: a business calendar and its clock ---
+// Largest calendar file (JSON / text format).
+inline constexpr size_t kCalendarBytesMax = 64 * 1024;
+// Longest calendar id; longest time zone name.
+inline constexpr size_t kCalendarIdBytesMax = 64;
+inline constexpr size_t kCalendarTimeZoneBytesMax = 64;
+// Working windows per calendar; holidays per calendar.
+inline constexpr int kCalendarWindowsMax = 64;
+inline constexpr int kCalendarHolidaysMax = 1000;
+// Most local days one clock call examines. An answer further away is
+// "never" (BusinessCalendarClock::kNever); WorkingMsBetween stops counting
+// there. 8 weeks per holiday (+1) leave room for every holiday to remove a
+// working day and for DST gaps to swallow a few short windows, so a
+// validated calendar always has a next working instant within this range.
+inline constexpr int64_t kCalendarSearchDaysMax = 8 * (int64_t{kCalendarHolidaysMax} + 1);
+// Largest working time one AddWorkingMs call may add (an SLA duration), ms.
+inline constexpr int64_t kCalendarWorkingMsMax = 366LL * 24 * 3600 * 1000;
+// Last instant a clock computes with (9999-12-31T23:59:59.999Z); later
+// instants are "never", earlier than 0 (1970) are read as 0.
+inline constexpr int64_t kCalendarTimeMsMax = 253'402'300'799'999;
+
+static_assert(kCalendarSearchDaysMax >= 7 * (int64_t{kCalendarHolidaysMax} + 1),
+              "holidays alone must never hide every working day of the search range");
+static_assert(kCalendarHolidaysMax * 14 <= static_cast<int>(kCalendarBytesMax),
+              "a calendar of maximal holidays (\"YYYY-MM-DD\", ) must fit in a file");
+static_assert(kCalendarSearchDaysMax * 24 * 3600 * 1000 < kCalendarTimeMsMax,
+              "a search range must fit in the computed time range");
+
 }  // namespace leadlog
 
 #endif  // LEADLOG_ENGINE_LIMITS_H_

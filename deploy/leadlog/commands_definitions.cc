@@ -18,6 +18,7 @@
 #include "consumers/ingest.h"
 #include "consumers/kafka_util.h"
 #include "deploy/leadlog/commands.h"
+#include "projections/lead/lead_projection.h"
 #include "engine/clock.h"
 #include "engine/limits.h"
 #include "engine/status_macros.h"
@@ -114,7 +115,10 @@ absl::Status PublishToLog(const v1::Event& event, const std::string& source, con
                 << before[shard] << "\n";
     }
   }
-  return absl::OkStatus();
+  // The lead projection applies it now, so `definitions list` shows it.
+  ASSIGN_OR_RETURN(std::unique_ptr<LeadProjection> projection,
+                   LeadProjection::Open(log.get(), LeadProjectionOptions{}));
+  return projection->CatchUpAll();
 }
 
 // --- publish --brokers: one message per partition, explicit partitions.

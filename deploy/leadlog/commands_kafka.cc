@@ -112,6 +112,8 @@ void DeclareServeFlags(CliArgs& args) {
   args.String("batch-ms", "MS", "... or after MS milliseconds", "5");
   args.String("inflight-mb", "MB", "queued batches before partitions pause", "64");
   args.Bool("no-fsync", "do not fsync each batch (a machine crash may lose the last batches)");
+  args.Bool("no-projections",
+            "ingest only: no live lead projection, no actions (they catch up on the next start)");
   args.String("bootstrap-file", "FILE", "also write the bootstrap address to FILE");
   args.String("progress-ms", "MS", "print progress to stderr every MS ms (0 = never)", "10000");
   args.String("broker-timeout-ms", "MS", "fail if no broker answers within MS", "10000");
@@ -215,20 +217,27 @@ int Serve(const Args& argv) {
   }
   // The lead projection: caught up with what was appended before a restart,
   // then live on every appended batch.
-  auto projection = LeadProjection::Open(log->get(), LeadProjectionOptions{});
+  const bool projections = !args.GetBool("no-projections");
+  absl::StatusOr<std::unique_ptr<LeadProjection>> projection =
+      projections ? LeadProjection::Open(log->get(), LeadProjectionOptions{})
+                  : absl::StatusOr<std::unique_ptr<LeadProjection>>(nullptr);
   if (!projection.ok()) return Fail("serve", projection.status());
-  if (auto s = (*projection)->CatchUpAll(); !s.ok()) return Fail("serve", s);
+  if (projections) {
+    if (auto s = (*projection)->CatchUpAll(); !s.ok()) return Fail("serve", s);
+  }
   std::unique_ptr<OutboxEmitter> emitter;  // set below, before ingest runs
-  options->after_append = [&projection, &emitter](const std::vector<ShardId>& shards) {
-    absl::Status status = (*projection)->CatchUp(shards);
-    if (emitter != nullptr) emitter->Notify();
-    return status;
-  };
+  if (projections) {
+    options->after_append = [&projection, &emitter](const std::vector<ShardId>& shards) {
+      absl::Status status = (*projection)->CatchUp(shards);
+      if (emitter != nullptr) emitter->Notify();
+      return status;
+    };
+  }
   // The consumer is created first: it reports unreachable brokers in one line.
   auto ingest = KafkaIngest::Create(*options, log->get());
   if (!ingest.ok()) return Fail("serve", ingest.status());
   LeadOutboxSource outbox(projection->get());
-  if (!args.Get("actions-topic").empty()) {
+  if (projections && !args.Get("actions-topic").empty()) {
     OutboxEmitterOptions emitter_options;
     emitter_options.brokers = options->brokers;
     emitter_options.topic = args.Get("actions-topic");
@@ -250,7 +259,7 @@ int Serve(const Args& argv) {
   std::atomic<bool> control_stop{false};
   std::thread control([&] {
     while (!control_stop.load()) {
-      if (g_rebuild.exchange(false)) PrintRebuild((*projection)->Rebuild());
+      if (g_rebuild.exchange(false) && projections) PrintRebuild((*projection)->Rebuild());
       absl::SleepFor(absl::Milliseconds(100));
     }
   });
