@@ -208,6 +208,49 @@ static_assert(kCalendarHolidaysMax * 14 <= static_cast<int>(kCalendarBytesMax),
 static_assert(kCalendarSearchDaysMax * 24 * 3600 * 1000 < kCalendarTimeMsMax,
               "a search range must fit in the computed time range");
 
+// --- projections/flows: nurture flows and their per-lead state ---
+// Largest flow or governance definition (text and serialized).
+inline constexpr size_t kFlowBytesMax = 256 * 1024;
+// Steps, triggers, streams, content pieces per stream, branch cases, exit
+// criteria per flow.
+inline constexpr int kFlowStepsMax = 200;
+inline constexpr int kFlowTriggersMax = 32;
+inline constexpr int kFlowStreamsMax = 32;
+inline constexpr int kFlowStreamContentMax = 500;
+inline constexpr int kFlowBranchCasesMax = 32;
+inline constexpr int kFlowExitCriteriaMax = 32;
+// Flows in force at once (per shard).
+inline constexpr int kFlowsInForceMax = 200;
+// Shortest and longest wait / cadence / timeout, ms.
+inline constexpr int64_t kFlowWaitMsMin = 60'000;
+inline constexpr int64_t kFlowWaitMsMax = 366LL * 24 * 3600 * 1000;
+// Steps one record or timer may run before the engine stops (a cycle is
+// rejected at validation; this bounds what validation cannot see).
+inline constexpr int kFlowStepsPerRunMax = 256;
+// Journey entries kept per enrollment (oldest dropped, counted).
+inline constexpr int kFlowJourneyMax = 100;
+// How far ahead a run parked at kFlowStepsPerRunMax resumes (OnTimer), ms.
+inline constexpr int64_t kFlowParkDelayMs = 60'000;
+static_assert(kFlowParkDelayMs > 0, "a parked run must resume strictly later");
+// Per lead: content ids kept as sent; recent events kept for windows; send
+// records kept for caps.
+inline constexpr int kNurtureSentContentMax = 2000;
+inline constexpr int kNurtureRecentEventsMax = 64;
+inline constexpr int kNurtureSendsMax = 1000;
+// projections/flows/conditions: event windows per condition; frequency caps
+// per governance; longest channel name ([a-z_]); longest lead time zone
+// name; zone names whose load result is cached per process; last instant a
+// local-time computation accepts (9999-12-31T23:59:59.999Z).
+inline constexpr int kFlowConditionEventWindowsMax = 16;
+inline constexpr int kFlowCapsMax = 32;
+inline constexpr size_t kFlowChannelBytesMax = 32;
+inline constexpr size_t kFlowTimeZoneBytesMax = 64;
+inline constexpr int kFlowTimeZonesCachedMax = 256;
+inline constexpr int64_t kFlowTimeMsMax = 253'402'300'799'999;
+
+static_assert(kNurtureSendsMax >= 1, "a cap of one send must be enforceable");
+static_assert(kFlowWaitMsMin < kFlowWaitMsMax);
+
 }  // namespace leadlog
 
 #endif  // LEADLOG_ENGINE_LIMITS_H_

@@ -29,8 +29,15 @@ int Log(const Args& args);
 int Definitions(const Args& args);
 int Leads(const Args& args);
 int Rebuild(const Args& args);
+int LeadsJourney(const Args& args);
 // `definitions list` (the `definitions` dispatcher calls it).
 int DefinitionsList(const Args& args);
+// `flows validate|list|stats` (commands_flows.cc): the dispatcher and
+// `flows validate`; `flows list` and `flows stats` are in commands_leads.cc.
+int Flows(const Args& args);
+int FlowsValidate(const Args& args);
+int FlowsList(const Args& args);
+int FlowsStats(const Args& args);
 
 // Helpers shared by the commands.
 inline constexpr int kExitFailure = 1;

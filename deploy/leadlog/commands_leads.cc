@@ -7,6 +7,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "deploy/leadlog/commands.h"
@@ -212,7 +213,8 @@ int Leads(const Args& argv) {
   const Args rest = argv.empty() ? Args() : Args(argv.begin() + 1, argv.end());
   if (verb == "get" || verb == "why") return LeadsGetOrWhy(verb, rest);
   if (verb == "list" || verb == "stages") return LeadsListOrStages(verb, rest);
-  std::cerr << "leadlog leads: expected a subcommand: get ID [--json] | why ID | list [--stage S] "
+  if (verb == "journey") return LeadsJourney(rest);
+  std::cerr << "leadlog leads: expected a subcommand: get ID [--json] | why ID | journey ID | list [--stage S] "
                "[--owner O] | stages (each with --data-dir DIR)\n";
   return kExitUsage;
 }
@@ -316,6 +318,177 @@ int DefinitionsList(const Args& argv) {
     if (!row.why.empty()) std::cout << " (" << row.why << ")";
     std::cout << "\n";
   }
+  return 0;
+}
+
+}  // namespace leadlog::cli
+
+namespace leadlog::cli {
+namespace {
+
+// Flow ids in force per shard, with their definition records.
+struct FlowRow {
+  v1::NurtureFlow flow;
+  int shards = 0;
+};
+
+absl::Status CollectFlows(const ProjectionRunner& runner, const std::vector<ShardId>& shards,
+                          std::map<std::string, FlowRow>* flows) {
+  for (ShardId shard : shards) {
+    std::string after;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page,
+                       runner.Scan(shard, "d/f/nurture_flow/", after, 256));
+      for (const ProjectionEntry& e : page) {
+        v1::DefinitionRecord r;
+        if (!r.ParseFromString(e.value)) return absl::DataLossError(absl::StrCat("undecodable ", e.key));
+        FlowRow& row = (*flows)[r.definition().nurture_flow().id()];
+        if (row.shards == 0 || r.definition().nurture_flow().version() > row.flow.version()) {
+          row.flow = r.definition().nurture_flow();
+        }
+        ++row.shards;
+      }
+      if (page.size() < 256) break;
+      after = page.back().key;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int FlowsList(const Args& argv) {
+  CliArgs args("flows list");
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail("flows list", log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail("flows list", projection.status());
+  std::map<std::string, FlowRow> flows;
+  if (auto s = CollectFlows(*(*projection)->runner(), (*log)->Shards(), &flows); !s.ok()) {
+    return Fail("flows list", s);
+  }
+  if (flows.empty()) std::cout << "no flows published\n";
+  for (const auto& [id, row] : flows) {
+    std::cout << id << " v" << row.flow.version() << ": " << row.flow.steps_size() << " steps, "
+              << row.flow.triggers_size() << " triggers, " << row.flow.streams_size()
+              << " streams; in force on " << row.shards << " shard(s)";
+    if (!row.flow.description().empty()) std::cout << " — " << row.flow.description();
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+int FlowsStats(const Args& argv) {
+  CliArgs args("flows stats");
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.Bool("json", "one JSON object");
+  args.Positional("FLOW_ID", 1, 1);
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail("flows stats", log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail("flows stats", projection.status());
+  auto runner = (*projection)->runner();
+  const std::string id = args.positional()[0];
+  std::map<std::string, int64_t> stats;
+  const std::string prefix = FlowStatKey(id, "");
+  for (ShardId shard : (*log)->Shards()) {
+    std::string after;
+    while (true) {
+      auto page = runner->Scan(shard, prefix, after, 512);
+      if (!page.ok()) return Fail("flows stats", page.status());
+      for (const ProjectionEntry& e : *page) stats[e.key.substr(prefix.size())] += DecodeFlowStat(e.value);
+      if (page->size() < 512) break;
+      after = page->back().key;
+    }
+  }
+  std::map<std::string, FlowRow> flows;
+  if (auto s = CollectFlows(*runner, (*log)->Shards(), &flows); !s.ok()) return Fail("flows stats", s);
+  if (flows.find(id) == flows.end()) {
+    return Fail("flows stats", absl::NotFoundError(absl::StrCat("no flow \"", id, "\" in force")));
+  }
+  int64_t ended = 0;
+  for (const auto& [k, v] : stats) {
+    if (k == "completed" || k == "converted" || absl::StartsWith(k, "exited:")) ended += v;
+  }
+  const int64_t active = stats["enrolled"] - ended;
+  if (args.GetBool("json")) {
+    std::cout << "{\"flow\":\"" << id << "\",\"active\":" << active;
+    for (const auto& [k, v] : stats) std::cout << ",\"" << k << "\":" << v;
+    std::cout << "}\n";
+    return 0;
+  }
+  std::cout << "flow " << id << " v" << flows[id].flow.version() << "\n";
+  std::cout << "  enrolled " << stats["enrolled"] << ", active " << active << ", converted (goal) "
+            << stats["converted"] << ", completed " << stats["completed"] << ", sent "
+            << stats["sent"] << ", deferred " << stats["deferred"] << "\n";
+  std::cout << "  exits by reason:\n";
+  for (const auto& [k, v] : stats) {
+    if (absl::StartsWith(k, "exited:")) std::cout << "    " << k.substr(7) << ": " << v << "\n";
+  }
+  std::cout << "  per step (entries):\n";
+  for (const v1::FlowStep& step : flows[id].flow.steps()) {
+    std::cout << "    " << step.id() << ": " << stats[absl::StrCat("step:", step.id())] << "\n";
+  }
+  for (const auto& [k, v] : stats) {
+    if (absl::StartsWith(k, "not_enrolled:")) std::cout << "  " << k << ": " << v << "\n";
+  }
+  return 0;
+}
+
+int LeadsJourney(const Args& argv) {
+  CliArgs args("leads journey");
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.Bool("json", "one JSON object per enrollment");
+  args.Positional("ID", 1, 1);
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail("leads journey", log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail("leads journey", projection.status());
+  auto runner = (*projection)->runner();
+  const std::string id = args.positional()[0];
+  auto found = FindLead(*runner, (*log)->Shards(), id);
+  if (!found.ok()) return Fail("leads journey", found.status());
+  if (!found->has_value()) return Fail("leads journey", absl::NotFoundError(absl::StrCat("no lead \"", id, "\"")));
+  const v1::LeadState& lead = (*found)->state;
+  std::map<std::string, FlowRow> flows;
+  if (auto s = CollectFlows(*runner, {(*found)->shard}, &flows); !s.ok()) return Fail("leads journey", s);
+  int shown = 0;
+  for (const auto& [flow_id, row] : flows) {
+    auto bytes = runner->Get((*found)->shard, FlowEnrollmentKey(flow_id, lead.lead_key()));
+    if (!bytes.ok()) return Fail("leads journey", bytes.status());
+    if (!bytes->has_value()) continue;
+    v1::FlowEnrollment e;
+    if (!e.ParseFromString(**bytes)) return Fail("leads journey", absl::DataLossError("enrollment"));
+    ++shown;
+    if (args.GetBool("json")) {
+      std::cout << Json(e) << "\n";
+      continue;
+    }
+    std::cout << "flow " << flow_id << " v" << e.flow_version() << " (enrollment #"
+              << e.enrollment_number() << "): " << v1::FlowEnrollment::Status_Name(e.status());
+    if (e.status() == v1::FlowEnrollment::ACTIVE) {
+      std::cout << " at step " << e.current_step() << " since " << Time(e.step_entered_ms());
+      if (!e.timer_id().empty()) std::cout << ", next at " << Time(e.timer_due_ms());
+      if (e.exhausted()) std::cout << " (stream exhausted: waits for new content)";
+    } else {
+      std::cout << " at " << Time(e.ended_ms());
+      if (!e.exit_reason().empty()) std::cout << " (" << e.exit_reason() << ")";
+    }
+    std::cout << "\n";
+    if (e.journey_dropped() > 0) std::cout << "    (" << e.journey_dropped() << " older entries dropped)\n";
+    for (const v1::JourneyEntry& j : e.journey()) {
+      std::cout << "    " << Time(j.log_time_ms()) << " #" << j.sequence() << " "
+                << (j.step_id().empty() ? "" : j.step_id() + ": ") << j.what() << "\n";
+    }
+  }
+  if (shown == 0 && !args.GetBool("json")) std::cout << "lead " << lead.lead_key() << " is in no flow\n";
   return 0;
 }
 

@@ -25,7 +25,8 @@ const std::map<std::string, Command>& Commands() {
       {"dead-letters", {DeadLetters, "list stored dead letters"}},
       {"log", {Log, "print log records (all, one shard, or one lead) as JSON lines"}},
       {"definitions", {Definitions, "validate or publish a definition (scoring, lifecycle, owner routing)"}},
-      {"leads", {Leads, "leads get ID [--json] | leads why ID: a lead's state and why"}},
+      {"leads", {Leads, "leads get|why|journey ID, leads list|stages: leads, why, their flows"}},
+      {"flows", {Flows, "flows validate FILE | list | stats ID: nurture flows"}},
       {"rebuild", {Rebuild, "rebuild a projection from sequence 0 (blue/green) and compare"}},
   };
   return commands;

@@ -19,17 +19,31 @@
 #include "engine/status_macros.h"
 #include "projections/definition_text.h"
 #include "projections/definitions/owner_routing.h"
+#include "projections/flows/conditions.h"
+#include "projections/flows/flow_engine.h"
 #include "projections/lifecycle/lifecycle_model.h"
 #include "projections/scoring/scoring_model.h"
 
 namespace leadlog {
 namespace {
 
-// "definition:" + the longest kind + ":" + the longest id + ":v" + uint32.
+// Nurture flow ids are [a-z0-9_], 1..64 bytes (flow.proto, enforced by
+// ValidateNurtureFlow); governance ids have no bound of their own, so
+// ValidateDefinition checks the event id of every kind at run time too.
+constexpr size_t kFlowIdBytesMax = 64;
+
+// "definition:" + the longest kind ("nurture_governance") + ":" + the
+// longest bounded id + ":v" + uint32.
 constexpr size_t kDefinitionEventIdBytesMax =
-    11 + 15 + 1 + std::max({kScoringIdBytesMax, kLifecycleIdBytesMax, kRoutingIdBytesMax}) + 2 + 10;
+    11 + 18 + 1 +
+    std::max({kScoringIdBytesMax, kLifecycleIdBytesMax, kRoutingIdBytesMax, kFlowIdBytesMax}) + 2 +
+    10;
 static_assert(kDefinitionEventIdBytesMax <= kIdBytesMax,
               "a definition event id must be a valid event id");
+// A flow or governance file is read under the envelope's bound, so the
+// flow bound must not be the larger one.
+static_assert(kFlowBytesMax <= kDefinitionBytesMax,
+              "a flow of kFlowBytesMax must fit in a definition");
 
 struct KindKeys {
   v1::Definition::KindCase kind;
@@ -50,12 +64,20 @@ const std::vector<KindKeys>& Kinds() {
       {v1::Definition::kOwnerRouting,
        "owner_routing",
        {"queues", "default_queue", "defaultQueue", "territories"}},
+      {v1::Definition::kNurtureFlow,
+       "nurture_flow",
+       {"steps", "triggers", "streams", "entry_filter", "entryFilter", "suppression", "goal",
+        "exit_criteria", "exitCriteria", "reenrollment", "migration"}},
+      {v1::Definition::kNurtureGovernance,
+       "nurture_governance",
+       {"caps", "quiet_hours", "quietHours"}},
   };
   return *kinds;
 }
 
-constexpr absl::string_view kEnvelopeKeys[] = {"scoring_model",  "scoringModel",  "lifecycle_model",
-                                               "lifecycleModel", "owner_routing", "ownerRouting"};
+constexpr absl::string_view kEnvelopeKeys[] = {
+    "scoring_model", "scoringModel", "lifecycle_model", "lifecycleModel",     "owner_routing",
+    "ownerRouting",  "nurture_flow", "nurtureFlow",     "nurture_governance", "nurtureGovernance"};
 
 // The kind of a bare model from its keys; InvalidArgument when none or
 // several kinds' keys are present.
@@ -74,7 +96,8 @@ absl::StatusOr<v1::Definition::KindCase> BareKind(const google::protobuf::Struct
   if (found.empty()) {
     return absl::InvalidArgumentError(
         "definition: cannot tell the kind; wrap the model as {\"scoring_model\": {...}}, "
-        "{\"lifecycle_model\": {...}} or {\"owner_routing\": {...}}");
+        "{\"lifecycle_model\": {...}}, {\"owner_routing\": {...}}, {\"nurture_flow\": {...}} "
+        "or {\"nurture_governance\": {...}}");
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "definition: keys of several kinds: ", absl::StrJoin(found, ", "), "; wrap the model"));
@@ -104,24 +127,57 @@ absl::Status ParseJson(absl::string_view text, v1::Definition* d) {
     case v1::Definition::kOwnerRouting:
       return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax,
                                  "owner routing", d->mutable_owner_routing());
+    case v1::Definition::kNurtureFlow:
+      return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax, "nurture flow",
+                                 d->mutable_nurture_flow());
+    case v1::Definition::kNurtureGovernance:
+      return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax,
+                                 "nurture governance", d->mutable_nurture_governance());
     case v1::Definition::KIND_NOT_SET:
       break;
   }
   return absl::InternalError("definition: no kind after detection");
 }
 
-// "kind.path: reason" when the message starts with a field path, else
-// "kind: message".
+// "kind.path: reason" when the message starts with a field path
+// (`steps[2].next`, `migration.step_map["a b"]`: anything goes inside
+// brackets), else "kind: message".
 absl::Status Prefixed(absl::string_view kind, const absl::Status& status) {
   if (status.ok()) return status;
   const absl::string_view message = status.message();
   size_t n = 0;
-  while (n < message.size() && (absl::ascii_isalnum(message[n]) || message[n] == '_' ||
-                                message[n] == '.' || message[n] == '[' || message[n] == ']')) {
-    ++n;
+  bool in_brackets = false;
+  for (; n < message.size(); ++n) {
+    const char c = message[n];
+    if (in_brackets) {
+      in_brackets = c != ']';
+    } else if (c == '[') {
+      in_brackets = true;
+    } else if (!absl::ascii_isalnum(c) && c != '_' && c != '.') {
+      break;
+    }
   }
   const bool path = n > 0 && n < message.size() && message[n] == ':';
   return absl::Status(status.code(), absl::StrCat(kind, path ? "." : ": ", message));
+}
+
+// The kind's own validation, its error path prefixed with the kind.
+absl::Status ValidateKind(const v1::Definition& d) {
+  switch (d.kind_case()) {
+    case v1::Definition::kScoringModel:
+      return Prefixed("scoring_model", ValidateScoringModel(d.scoring_model()));
+    case v1::Definition::kLifecycleModel:
+      return Prefixed("lifecycle_model", ValidateLifecycleModel(d.lifecycle_model()));
+    case v1::Definition::kOwnerRouting:
+      return Prefixed("owner_routing", ValidateOwnerRouting(d.owner_routing()));
+    case v1::Definition::kNurtureFlow:
+      return Prefixed("nurture_flow", ValidateNurtureFlow(d.nurture_flow()));
+    case v1::Definition::kNurtureGovernance:
+      return Prefixed("nurture_governance", ValidateGovernance(d.nurture_governance()));
+    case v1::Definition::KIND_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError("definition: no kind set");
 }
 
 }  // namespace
@@ -148,17 +204,23 @@ absl::Status ValidateDefinition(const v1::Definition& d) {
     return absl::ResourceExhaustedError(
         absl::StrCat("definition: ", d.ByteSizeLong(), " bytes, at most ", kDefinitionBytesMax));
   }
-  switch (d.kind_case()) {
-    case v1::Definition::kScoringModel:
-      return Prefixed("scoring_model", ValidateScoringModel(d.scoring_model()));
-    case v1::Definition::kLifecycleModel:
-      return Prefixed("lifecycle_model", ValidateLifecycleModel(d.lifecycle_model()));
-    case v1::Definition::kOwnerRouting:
-      return Prefixed("owner_routing", ValidateOwnerRouting(d.owner_routing()));
-    case v1::Definition::KIND_NOT_SET:
-      break;
+  RETURN_IF_ERROR(ValidateKind(d));
+  // The identity every kind needs for its event id and version in force,
+  // checked here too for kinds whose own validation leaves it out.
+  if (DefinitionId(d).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(DefinitionKind(d), ".id: required"));
   }
-  return absl::InvalidArgumentError("definition: no kind set");
+  if (DefinitionVersion(d) < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(DefinitionKind(d), ".version: 0: versions start at 1"));
+  }
+  const std::string event_id = DefinitionEventId(d);
+  if (event_id.size() > kIdBytesMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        DefinitionKind(d), ".id: ", DefinitionId(d).size(), " bytes make the definition event id ",
+        event_id.size(), " bytes, at most ", kIdBytesMax));
+  }
+  return absl::OkStatus();
 }
 
 std::string DefinitionKind(const v1::Definition& d) {
@@ -176,6 +238,10 @@ std::string DefinitionId(const v1::Definition& d) {
       return d.lifecycle_model().id();
     case v1::Definition::kOwnerRouting:
       return d.owner_routing().id();
+    case v1::Definition::kNurtureFlow:
+      return d.nurture_flow().id();
+    case v1::Definition::kNurtureGovernance:
+      return d.nurture_governance().id();
     case v1::Definition::KIND_NOT_SET:
       break;
   }
@@ -190,6 +256,10 @@ uint32_t DefinitionVersion(const v1::Definition& d) {
       return d.lifecycle_model().version();
     case v1::Definition::kOwnerRouting:
       return d.owner_routing().version();
+    case v1::Definition::kNurtureFlow:
+      return d.nurture_flow().version();
+    case v1::Definition::kNurtureGovernance:
+      return d.nurture_governance().version();
     case v1::Definition::KIND_NOT_SET:
       break;
   }

@@ -1,8 +1,9 @@
 // Definitions (DESIGN.md invariant 7): the envelope v1::Definition (one of a
-// scoring model, a lifecycle model or an owner routing) as marketing ops
-// write it in a file and as it travels in a definition event: parsing,
-// validation of whichever kind it holds, its identity (kind, id, version)
-// and the definition event that publishes it to every shard.
+// scoring model, a lifecycle model, an owner routing, a nurture flow or the
+// nurture governance) as marketing ops write it in a file and as it travels
+// in a definition event: parsing, validation of whichever kind it holds, its
+// identity (kind, id, version) and the definition event that publishes it to
+// every shard.
 //
 // Thread-safety: free functions over their arguments; no shared state. Pure:
 // no I/O, no clock (the caller passes the event time).
@@ -13,7 +14,8 @@
 //
 // Errors are InvalidArgument (ResourceExhausted for a size bound) whose
 // message starts with the path of the offending field below the kind, e.g.
-// `scoring_model.rules[2].where[0].op: unknown operator "like"`.
+// `scoring_model.rules[2].where[0].op: unknown operator "like"`,
+// `nurture_flow.steps[2].next: unknown step "foo"`.
 #ifndef LEADLOG_PROJECTIONS_DEFINITIONS_DEFINITION_H_
 #define LEADLOG_PROJECTIONS_DEFINITIONS_DEFINITION_H_
 
@@ -31,25 +33,36 @@ namespace leadlog {
 // Parses a definition file, then validates it (ValidateDefinition). Accepted:
 //   - JSON (protobuf JSON mapping, unknown fields rejected) of the envelope:
 //     {"scoring_model": {...}} | {"lifecycle_model": {...}} |
-//     {"owner_routing": {...}} (lowerCamel names too);
+//     {"owner_routing": {...}} | {"nurture_flow": {...}} |
+//     {"nurture_governance": {...}} (lowerCamel names too);
 //   - JSON of a bare model, its kind told by keys only that kind has:
 //     stages / initial_stage -> lifecycle model; queues / default_queue ->
-//     owner routing; rules / decay / grade / total_cap -> scoring model
-//     (examples/*.json are bare models);
+//     owner routing; rules / decay / grade / total_cap -> scoring model;
+//     steps / triggers / streams / entry_filter / suppression / goal /
+//     exit_criteria / reenrollment / migration -> nurture flow; caps /
+//     quiet_hours -> nurture governance (examples/*.json and
+//     examples/flows/*.json are bare models);
 //   - protobuf text format of the envelope (`owner_routing { id: "..." }`).
 // JSON is text whose first non-blank character is '{'. Errors:
 // ResourceExhausted above kDefinitionBytesMax; InvalidArgument for syntax,
-// an undecidable kind, or a failed validation.
+// an undecidable kind, or a failed validation. Flows and governance are
+// bounded by kDefinitionBytesMax too (kFlowBytesMax is not larger:
+// static_assert in definition.cc).
 absl::StatusOr<v1::Definition> ParseDefinition(absl::string_view text);
 
 // Validates the kind that is set with ValidateScoringModel /
-// ValidateLifecycleModel / ValidateOwnerRouting; the error path is prefixed
-// with the kind ("owner_routing.territories[1].queue: ..."). InvalidArgument
-// "definition: no kind set" for an empty envelope; ResourceExhausted when
-// the serialized envelope exceeds kDefinitionBytesMax.
+// ValidateLifecycleModel / ValidateOwnerRouting / ValidateNurtureFlow
+// (projections/flows/flow_engine.h) / ValidateGovernance
+// (projections/flows/conditions.h); the error path is prefixed with the kind
+// ("owner_routing.territories[1].queue: ...", "nurture_flow.steps[2].next:
+// ..."). InvalidArgument "definition: no kind set" for an empty envelope,
+// "<kind>.id: ..." for an empty id or one that makes DefinitionEventId
+// longer than kIdBytesMax, "<kind>.version: ..." for version 0;
+// ResourceExhausted when the serialized envelope exceeds kDefinitionBytesMax.
 absl::Status ValidateDefinition(const v1::Definition& d);
 
-// "scoring_model" | "lifecycle_model" | "owner_routing"; "" when unset.
+// "scoring_model" | "lifecycle_model" | "owner_routing" | "nurture_flow" |
+// "nurture_governance"; "" when unset.
 std::string DefinitionKind(const v1::Definition& d);
 // The id and version of the kind that is set ("" and 0 when unset).
 std::string DefinitionId(const v1::Definition& d);
@@ -57,7 +70,8 @@ uint32_t DefinitionVersion(const v1::Definition& d);
 
 // "definition:<kind>:<id>:v<version>": the event id (dedup key) of the
 // definition event, so publishing the same version twice is a duplicate.
-// Always within kIdBytesMax (static_assert in definition.cc).
+// Within kIdBytesMax for every valid definition (ValidateDefinition checks
+// it; static_assert in definition.cc for the kinds whose id is bounded).
 std::string DefinitionEventId(const v1::Definition& d);
 
 // The definition event: type CALL_TYPE_DEFINITION, event_id

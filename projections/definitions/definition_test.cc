@@ -114,6 +114,183 @@ TEST(ParseDefinition, SizeLimitIsEnforcedAtTheLimit) {
                                     kDefinitionBytesMax)));
 }
 
+// --- nurture flows and governance
+
+constexpr char kFlow[] =
+    "{'id':'f','version':2,'triggers':[{'stage_entered':{'stage':'known'}}],"
+    "'steps':[{'id':'hello','next':'pause','send':{'content_id':'c1','channel':'email'}},"
+    "{'id':'pause','next':'bye','wait':{'duration_ms':86400000}},"
+    "{'id':'bye','exit':{'reason':'done'}}]}";
+constexpr char kGovernance[] =
+    "{'id':'g','version':4,'caps':[{'channel':'email','sends_max':1,'window_ms':86400000}],"
+    "'quiet_hours':{'start':'20:00','end':'08:00','default_time_zone':'Europe/Berlin'}}";
+
+TEST(ParseDefinition, ExampleFlowsAndGovernanceAreValid) {
+  struct Example {
+    const char* file;
+    const char* event_id;
+  };
+  for (const Example& e : {
+           Example{"flows/welcome_series.json", "definition:nurture_flow:welcome_series:v1"},
+           Example{"flows/early_stage_stream.json",
+                   "definition:nurture_flow:early_stage_stream:v1"},
+           Example{"flows/late_stage_stream.json", "definition:nurture_flow:late_stage_stream:v1"},
+           Example{"flows/webinar_follow_up.json", "definition:nurture_flow:webinar_follow_up:v1"},
+           Example{"flows/governance.json", "definition:nurture_governance:default_governance:v1"},
+       }) {
+    auto d = ParseDefinition(ReadExample(e.file));
+    ASSERT_OK(d) << e.file;
+    EXPECT_EQ(DefinitionEventId(*d), e.event_id) << e.file;
+  }
+}
+
+TEST(ParseDefinition, ExampleFlowsUseWhatTheyShow) {
+  auto welcome = ParseDefinition(ReadExample("flows/welcome_series.json"));
+  ASSERT_OK(welcome);
+  const v1::NurtureFlow& w = welcome->nurture_flow();
+  EXPECT_EQ(w.reenrollment().policy(), v1::ReEnrollment::NEVER);
+  EXPECT_THAT(w.goal().stages(), ::testing::ElementsAre("mql"));
+  EXPECT_TRUE(w.suppression().unsubscribed());
+  EXPECT_TRUE(w.suppression().disqualified());
+  auto late = ParseDefinition(ReadExample("flows/late_stage_stream.json"));
+  ASSERT_OK(late);
+  const v1::NurtureFlow& l = late->nurture_flow();
+  ASSERT_EQ(l.streams_size(), 2);
+  EXPECT_EQ(l.streams(0).transitions_size(), 2);
+  EXPECT_EQ(l.streams(0).transitions(0).to_step(), "late_content");
+  EXPECT_EQ(l.reenrollment().policy(), v1::ReEnrollment::AFTER_INTERVAL);
+  EXPECT_EQ(l.reenrollment().interval_ms(), 30LL * 24 * 3600 * 1000);
+  auto early = ParseDefinition(ReadExample("flows/early_stage_stream.json"));
+  ASSERT_OK(early);
+  EXPECT_EQ(early->nurture_flow().streams(0).content_size(), 6);
+  EXPECT_EQ(early->nurture_flow().streams(0).cadence_ms(), 3LL * 24 * 3600 * 1000);
+  auto webinar = ParseDefinition(ReadExample("flows/webinar_follow_up.json"));
+  ASSERT_OK(webinar);
+  EXPECT_EQ(webinar->nurture_flow().steps(0).wait().timeout_ms(), 3LL * 24 * 3600 * 1000);
+  EXPECT_EQ(webinar->nurture_flow().reenrollment().policy(), v1::ReEnrollment::AFTER_EXIT);
+  auto governance = ParseDefinition(ReadExample("flows/governance.json"));
+  ASSERT_OK(governance);
+  EXPECT_EQ(governance->nurture_governance().caps_size(), 3);
+  EXPECT_EQ(governance->nurture_governance().quiet_hours().default_time_zone(), "Europe/Berlin");
+}
+
+TEST(ParseDefinition, BareFlowAndGovernanceAreDetectedByTheirKeys) {
+  auto flow = ParseDefinition(J(kFlow));
+  ASSERT_OK(flow);
+  EXPECT_EQ(DefinitionKind(*flow), "nurture_flow");
+  EXPECT_EQ(DefinitionId(*flow), "f");
+  EXPECT_EQ(DefinitionVersion(*flow), 2u);
+  EXPECT_EQ(DefinitionEventId(*flow), "definition:nurture_flow:f:v2");
+  auto governance = ParseDefinition(J(kGovernance));
+  ASSERT_OK(governance);
+  EXPECT_EQ(DefinitionKind(*governance), "nurture_governance");
+  EXPECT_EQ(DefinitionEventId(*governance), "definition:nurture_governance:g:v4");
+  // Keys in lowerCamel tell the kind too.
+  auto camel =
+      ParseDefinition(J("{'id':'g','version':1,'quietHours':{'start':'20:00',"
+                        "'end':'08:00','defaultTimeZone':'Europe/Berlin'}}"));
+  ASSERT_OK(camel);
+  EXPECT_EQ(DefinitionKind(*camel), "nurture_governance");
+}
+
+TEST(ParseDefinition, FlowAndGovernanceEnvelopesInJsonAndTextFormat) {
+  auto bare = ParseDefinition(J(kFlow));
+  ASSERT_OK(bare);
+  auto wrapped = ParseDefinition(J(absl::StrCat("{'nurture_flow':", kFlow, "}")));
+  ASSERT_OK(wrapped);
+  EXPECT_EQ(wrapped->SerializeAsString(), bare->SerializeAsString());
+  auto camel = ParseDefinition(J(absl::StrCat("{'nurtureFlow':", kFlow, "}")));
+  ASSERT_OK(camel);
+  EXPECT_EQ(camel->SerializeAsString(), bare->SerializeAsString());
+  auto text = ParseDefinition(bare->DebugString());
+  ASSERT_OK(text);
+  EXPECT_EQ(text->SerializeAsString(), bare->SerializeAsString());
+
+  auto governance = ParseDefinition(J(absl::StrCat("{'nurture_governance':", kGovernance, "}")));
+  ASSERT_OK(governance);
+  auto governance_text = ParseDefinition(governance->DebugString());
+  ASSERT_OK(governance_text);
+  EXPECT_EQ(DefinitionEventId(*governance_text), "definition:nurture_governance:g:v4");
+}
+
+TEST(ParseDefinition, FlowErrorsNameTheKindAndTheField) {
+  const std::string bad_next =
+      absl::StrReplaceAll(J(kFlow), {{"\"next\":\"bye\"", "\"next\":\"nope\""}});
+  EXPECT_THAT(ParseDefinition(bad_next),
+              StatusIs(kInvalid, ::testing::AllOf(StartsWith("nurture_flow.steps[1].next: "),
+                                                  HasSubstr("nope"))));
+  EXPECT_THAT(ParseDefinition(absl::StrCat("{\"nurture_flow\":", bad_next, "}")),
+              StatusIs(kInvalid, StartsWith("nurture_flow.steps[1].next: ")));
+  const std::string bad_wait = absl::StrReplaceAll(J(kFlow), {{"86400000", "1"}});
+  EXPECT_THAT(ParseDefinition(bad_wait),
+              StatusIs(kInvalid, StartsWith("nurture_flow.steps[1].wait.duration_ms: ")));
+  const std::string bad_quiet = absl::StrReplaceAll(J(kGovernance), {{"20:00", "25:00"}});
+  EXPECT_THAT(ParseDefinition(bad_quiet),
+              StatusIs(kInvalid, StartsWith("nurture_governance.quiet_hours.start: ")));
+  // A path may hold a quoted map key.
+  const std::string bad_map = J(absl::StrReplaceAll(
+      kFlow, {{"'version':2,",
+               "'version':2,'migration':{'mode':'MAP_STEPS','step_map':{'a b':'bye'}},"}}));
+  EXPECT_THAT(ParseDefinition(bad_map),
+              StatusIs(kInvalid, StartsWith("nurture_flow.migration.step_map[\"a b\"]: ")));
+  // A misspelt field is protobuf's error, named after the detected kind.
+  EXPECT_THAT(ParseDefinition(J("{'id':'f','version':1,'steps':[],'colour':1}")),
+              StatusIs(kInvalid, StartsWith("nurture flow JSON: ")));
+  EXPECT_THAT(ParseDefinition(J("{'id':'g','version':1,'caps':[],'colour':1}")),
+              StatusIs(kInvalid, StartsWith("nurture governance JSON: ")));
+}
+
+TEST(ParseDefinition, FlowKeysMixedWithAnotherKindAreRejected) {
+  EXPECT_THAT(ParseDefinition(J("{'id':'x','version':1,'steps':[],'caps':[]}")),
+              StatusIs(kInvalid,
+                       "definition: keys of several kinds: nurture_flow (steps), "
+                       "nurture_governance (caps); wrap the model"));
+  EXPECT_THAT(ParseDefinition(J("{'id':'x','version':1,'triggers':[],'rules':[]}")),
+              StatusIs(kInvalid, HasSubstr("scoring_model (rules), nurture_flow (triggers)")));
+}
+
+TEST(ParseDefinition, FlowSizeIsBoundedByTheDefinitionLimit) {
+  static_assert(kFlowBytesMax <= kDefinitionBytesMax);
+  std::string at_limit = J(kFlow);
+  at_limit.append(kDefinitionBytesMax - at_limit.size(), ' ');
+  EXPECT_OK(ParseDefinition(at_limit));
+  at_limit.push_back(' ');
+  EXPECT_THAT(ParseDefinition(at_limit),
+              StatusIs(absl::StatusCode::kResourceExhausted, StartsWith("definition: ")));
+}
+
+TEST(ValidateDefinition, DispatchesFlowAndGovernanceWithTheirKind) {
+  v1::Definition flow;
+  flow.mutable_nurture_flow()->set_id("f");
+  EXPECT_THAT(ValidateDefinition(flow), StatusIs(kInvalid, StartsWith("nurture_flow")));
+  v1::Definition governance;
+  governance.mutable_nurture_governance()->set_id("g");
+  governance.mutable_nurture_governance()->set_version(1);
+  governance.mutable_nurture_governance()->add_caps()->set_sends_max(0);
+  EXPECT_THAT(ValidateDefinition(governance),
+              StatusIs(kInvalid, StartsWith("nurture_governance.caps[0]")));
+}
+
+TEST(ValidateDefinition, AnIdThatMakesTheEventIdTooLongIsRejected) {
+  auto governance = ParseDefinition(J(kGovernance));
+  ASSERT_OK(governance);
+  v1::Definition d = *governance;
+  d.mutable_nurture_governance()->set_id(std::string(kIdBytesMax, 'g'));
+  EXPECT_THAT(ValidateDefinition(d), StatusIs(kInvalid, StartsWith("nurture_governance.id: ")));
+}
+
+TEST(ValidateDefinition, EveryKindNeedsAnIdAndAVersion) {
+  auto governance = ParseDefinition(J(kGovernance));
+  ASSERT_OK(governance);
+  v1::Definition no_id = *governance;
+  no_id.mutable_nurture_governance()->clear_id();
+  EXPECT_THAT(ValidateDefinition(no_id), StatusIs(kInvalid, "nurture_governance.id: required"));
+  v1::Definition no_version = *governance;
+  no_version.mutable_nurture_governance()->set_version(0);
+  EXPECT_THAT(ValidateDefinition(no_version),
+              StatusIs(kInvalid, "nurture_governance.version: 0: versions start at 1"));
+}
+
 TEST(ValidateDefinition, EmptyEnvelopeHasNoKind) {
   EXPECT_THAT(ValidateDefinition(v1::Definition()), StatusIs(kInvalid, "definition: no kind set"));
   EXPECT_EQ(DefinitionKind(v1::Definition()), "");

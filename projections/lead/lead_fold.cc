@@ -17,6 +17,8 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "projections/definitions/definition.h"
 #include "projections/definitions/owner_routing.h"
+#include "projections/flows/conditions.h"
+#include "projections/flows/flow_engine.h"
 #include "projections/lifecycle/lifecycle.h"
 #include "projections/lifecycle/lifecycle_model.h"
 #include "projections/lifecycle/merge.h"
@@ -168,8 +170,10 @@ void AddIdentifier(v1::LeadState* lead, const std::string& identifier) {
   for (int i = ids->size() - 1; i > index; --i) ids->SwapElements(i, i - 1);
 }
 
-void AddOwnerChange(v1::LeadState* lead, const std::string& owner, std::string cause,
-                    const v1::LogRecord& record) {
+}  // namespace
+
+void lead_internal::SetOwner(v1::LeadState* lead, const std::string& owner, std::string cause,
+                             const v1::LogRecord& record) {
   v1::OwnerChange* change = lead->add_owner_history();
   change->set_owner_id(owner);
   change->set_previous_owner_id(lead->owner_id());
@@ -181,6 +185,53 @@ void AddOwnerChange(v1::LeadState* lead, const std::string& owner, std::string c
     lead->mutable_owner_history()->DeleteSubrange(0, 1);
   }
 }
+
+void lead_internal::ApplyOpsStage(const Lifecycle& lifecycle, const v1::LogRecord& record,
+                                  const std::string& stage, const std::string& reason,
+                                  const std::string& rule, v1::LifecycleState* state) {
+  if (state->current_stage() == stage) return;
+  const v1::LifecycleModel& model = lifecycle.model();
+  bool allowed = false;
+  for (const v1::LifecycleTransition& t : model.transitions()) {
+    allowed = allowed || (t.from_stage() == state->current_stage() && t.to_stage() == stage);
+  }
+  v1::TransitionCause cause;
+  cause.set_rule_id(rule);
+  cause.set_definition_id(model.id());
+  cause.set_definition_version(model.version());
+  cause.add_record_sequences(record.sequence());
+  if (!allowed) {
+    v1::RejectedTransition* r = state->add_rejected();
+    r->set_from_stage(state->current_stage());
+    r->set_attempted_to_stage(stage);
+    r->set_log_time_ms(record.log_time_ms());
+    *r->mutable_cause() = cause;
+    r->set_actor(v1::ACTOR_OPS);
+    r->set_reason(reason);
+    r->set_why(absl::StrCat("transition \"", state->current_stage(), "\" -> \"", stage,
+                            "\" not allowed"));
+    while (state->rejected_size() > kLifecycleRejectedMax) {
+      state->mutable_rejected()->DeleteSubrange(0, 1);
+      state->set_rejected_dropped(state->rejected_dropped() + 1);
+    }
+    return;
+  }
+  v1::StageTransition* t = state->add_history();
+  t->set_from_stage(state->current_stage());
+  t->set_to_stage(stage);
+  t->set_log_time_ms(record.log_time_ms());
+  *t->mutable_cause() = cause;
+  t->set_actor(v1::ACTOR_OPS);
+  t->set_reason(reason);
+  state->set_current_stage(stage);
+  state->set_entered_at_ms(record.log_time_ms());
+  while (state->history_size() > kLifecycleHistoryMax) {
+    state->mutable_history()->DeleteSubrange(0, 1);
+    state->set_history_dropped(state->history_dropped() + 1);
+  }
+}
+
+namespace {
 
 // The identifiers an event names, in the order a new lead picks its key.
 std::vector<std::string> IdentifiersOf(const v1::Event& event) {
@@ -216,13 +267,17 @@ LeadFold::LeadFold() {
 LeadFold::~LeadFold() = default;
 
 absl::Status LeadFold::Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) {
+  // Timers that log time has passed fire first, in due order, whatever the
+  // record is (a ClockTick exists to make them fire on an idle shard).
+  RETURN_IF_ERROR(FireDueTimers(shard, record, txn));
   if (!record.has_event()) return absl::OkStatus();  // ClockTick: score decay is lazy
-  if (record.event().type() == v1::CALL_TYPE_DEFINITION) return ApplyDefinition(record, txn);
+  if (record.event().type() == v1::CALL_TYPE_DEFINITION) return ApplyDefinition(shard, record, txn);
   if (IdentifiersOf(record.event()).empty()) return absl::OkStatus();
   return ApplyEvent(shard, record, txn);
 }
 
-absl::Status LeadFold::ApplyDefinition(const v1::LogRecord& record, ProjectionTxn& txn) {
+absl::Status LeadFold::ApplyDefinition(ShardId shard, const v1::LogRecord& record,
+                                       ProjectionTxn& txn) {
   const v1::Definition& definition = record.event().definition();
   v1::DefinitionRecord entry;
   *entry.mutable_definition() = definition;
@@ -230,11 +285,15 @@ absl::Status LeadFold::ApplyDefinition(const v1::LogRecord& record, ProjectionTx
   entry.set_log_time_ms(record.log_time_ms());
   absl::Status valid = ValidateDefinition(definition);
   const std::string kind = DefinitionKind(definition);
+  // Flows: one in force per flow id; other kinds: one per kind.
+  const std::string in_force_key =
+      kind == "nurture_flow" ? absl::StrCat(DefinitionInForceKey(kind), "/", DefinitionId(definition))
+                             : DefinitionInForceKey(kind);
+  std::optional<v1::DefinitionRecord> in_force;
   if (!valid.ok()) {
     entry.set_why(std::string(valid.message()));
   } else {
-    ASSIGN_OR_RETURN(std::optional<v1::DefinitionRecord> in_force,
-                     GetMessage<v1::DefinitionRecord>(txn, DefinitionInForceKey(kind)));
+    ASSIGN_OR_RETURN(in_force, GetMessage<v1::DefinitionRecord>(txn, in_force_key));
     const uint32_t version = DefinitionVersion(definition);
     if (in_force.has_value() && DefinitionId(in_force->definition()) == DefinitionId(definition) &&
         DefinitionVersion(in_force->definition()) >= version) {
@@ -255,7 +314,11 @@ absl::Status LeadFold::ApplyDefinition(const v1::LogRecord& record, ProjectionTx
   }
   const std::string bytes = SerializeDeterministic(entry);
   txn.Put(history_key, bytes);
-  if (entry.accepted()) txn.Put(DefinitionInForceKey(kind), bytes);
+  if (!entry.accepted()) return absl::OkStatus();
+  txn.Put(in_force_key, bytes);
+  if (kind == "nurture_flow") {
+    return OnFlowPublished(shard, record, definition.nurture_flow(), in_force, txn);
+  }
   return absl::OkStatus();
 }
 
@@ -407,7 +470,7 @@ absl::Status LeadFold::Merge(const v1::LogRecord& record, const std::string& via
   mine->set_first_seen_ms(std::min(mine->first_seen_ms(), theirs.first_seen_ms()));
   mine->set_last_activity_ms(std::max(mine->last_activity_ms(), theirs.last_activity_ms()));
   if (lead->owner_id().empty() && !absorbed.owner_id().empty()) {
-    AddOwnerChange(lead, absorbed.owner_id(), absl::StrCat("identity_merge:", absorbed.lead_key()),
+    lead_internal::SetOwner(lead, absorbed.owner_id(), absl::StrCat("identity_merge:", absorbed.lead_key()),
                    record);
   }
   if (lead->user_id().empty()) lead->set_user_id(absorbed.user_id());
@@ -426,16 +489,19 @@ absl::Status LeadFold::Merge(const v1::LogRecord& record, const std::string& via
   merge->set_log_time_ms(record.log_time_ms());
   while (lead->merges_size() > kLeadMergesMax) lead->mutable_merges()->DeleteSubrange(0, 1);
   txn.Delete(LeadStateKey(absorbed.lead_key()));
-  return absl::OkStatus();
+  return MergeEnrollments(ShardId(0), record, absorbed, txn, lead);
 }
 
 absl::Status LeadFold::ApplyEvent(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) {
   const v1::Event& event = record.event();
   v1::LeadState lead;
   ASSIGN_OR_RETURN(std::string lead_key, ResolveLead(record, txn, &lead));
+  // The lead as it was before this record (flow triggers compare them).
+  const v1::LeadState before = lead;
   lead.set_last_sequence(record.sequence());
   lead.set_updated_ms(record.log_time_ms());
   if (!event.user_id().empty()) lead.set_user_id(event.user_id());
+  if (!event.context().timezone().empty()) lead.set_time_zone(event.context().timezone());
 
   if (event.type() == v1::CALL_TYPE_IDENTIFY) {
     for (const auto& [name, value] : event.traits().fields()) {
@@ -443,7 +509,13 @@ absl::Status LeadFold::ApplyEvent(ShardId shard, const v1::LogRecord& record, Pr
       // so the result does not depend on it.
       SetTrait(&lead, name, value, record.sequence(), record.log_time_ms());
     }
+    auto tz = event.traits().fields().find("timezone");
+    if (tz != event.traits().fields().end() && tz->second.has_string_value() &&
+        !tz->second.string_value().empty()) {
+      lead.set_time_zone(tz->second.string_value());
+    }
   }
+  RecordRecentEvent(record, lead.mutable_nurture());
   UpdateEngagement(record, lead.mutable_engagement());
 
   ASSIGN_OR_RETURN(const Scorer* scorer, ScorerInForce(txn));
@@ -452,7 +524,7 @@ absl::Status LeadFold::ApplyEvent(ShardId shard, const v1::LogRecord& record, Pr
   ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
   RETURN_IF_ERROR(MigrateStage(*lifecycle, record, lead.mutable_lifecycle()));
   LeadSignals signals;
-  signals.score = static_cast<double>(lead.score().score_milli()) / 1000.0;
+  signals.score = EffectiveScore(lead);
   signals.grade = lead.score().grade().grade();
   for (const v1::RuleScore& rule : lead.score().rules()) {
     for (uint64_t s : rule.recent_sequences()) signals.evidence_sequences.push_back(s);
@@ -465,9 +537,10 @@ absl::Status LeadFold::ApplyEvent(ShardId shard, const v1::LogRecord& record, Pr
 
   if (event.sales().kind() == v1::SALES_FACT_KIND_OWNER_ASSIGNED &&
       event.sales().owner_id() != lead.owner_id()) {
-    AddOwnerChange(&lead, event.sales().owner_id(), "sales_fact", record);
+    lead_internal::SetOwner(&lead, event.sales().owner_id(), "sales_fact", record);
   }
   if (outcome.handoff_due) RETURN_IF_ERROR(HandOff(shard, record, outcome.handoff_cause, txn, &lead));
+  RETURN_IF_ERROR(RunFlows(shard, record, txn, before, &lead));
   txn.Put(LeadStateKey(lead_key), SerializeDeterministic(lead));
   return absl::OkStatus();
 }
@@ -516,7 +589,7 @@ absl::Status LeadFold::HandOff(ShardId shard, const v1::LogRecord& record,
     routing_cause = absl::StrCat("routing:", routing.id(), "/v", routing.version(), "/",
                                  route.territory_id.empty() ? "default" : route.territory_id, "/",
                                  route.queue_id);
-    if (route.owner_id != lead->owner_id()) AddOwnerChange(lead, route.owner_id, routing_cause, record);
+    if (route.owner_id != lead->owner_id()) lead_internal::SetOwner(lead, route.owner_id, routing_cause, record);
   }
   v1::Action action;
   action.set_sequence(record.sequence());

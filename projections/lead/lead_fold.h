@@ -16,6 +16,8 @@
 //                                      accepted or rejected)
 //   "q/<routing id>/<queue id>"        BE64 round-robin counter
 //   "o/..."                            outbox actions (engine/outbox.h)
+//   "d/f/nurture_flow/<id>", "d/flows", "e/<flow>/<lead>", "fs/<flow>/<stat>",
+//   "t/..."                            nurture (lead_flows.cc)
 //
 // Pure and deterministic: Apply depends only on the record and the state
 // read through the txn; values are serialized deterministically. The
@@ -47,6 +49,7 @@
 #include "engine/ids.h"
 #include "engine/projection.h"
 #include "leadlog/v1/definition.pb.h"
+#include "leadlog/v1/flow.pb.h"
 #include "leadlog/v1/lead.pb.h"
 #include "leadlog/v1/record.pb.h"
 
@@ -55,6 +58,11 @@ namespace leadlog {
 class Scorer;
 class Lifecycle;
 class OwnerRouter;
+class FlowEngine;
+class SendGate;
+class TimerIndex;
+struct FlowContext;
+struct FlowEffects;
 
 inline constexpr absl::string_view kLeadProjectionName = "lead";
 // Bump when Apply computes something different for the same records.
@@ -70,6 +78,23 @@ inline constexpr absl::string_view kDefinitionHistoryPrefix = "d/h/";
 // Deterministic serialization (identical messages give identical bytes).
 std::string SerializeDeterministic(const google::protobuf::Message& message);
 
+// Nurture keys (lead_flows.cc): a lead's enrollment in a flow, a flow's
+// per-shard counter ("enrolled", "converted", "step:<id>", ...), decoded.
+std::string FlowEnrollmentKey(absl::string_view flow_id, absl::string_view lead_key);
+std::string FlowStatKey(absl::string_view flow_id, absl::string_view stat);
+int64_t DecodeFlowStat(absl::string_view value);
+
+namespace lead_internal {
+// Changes the owner and records it in owner_history (bounded).
+void SetOwner(v1::LeadState* lead, const std::string& owner, std::string cause,
+              const v1::LogRecord& record);
+// Moves the lead to `stage` as an ops transition with rule `rule` when the
+// model allows it; otherwise records a rejected transition.
+void ApplyOpsStage(const Lifecycle& lifecycle, const v1::LogRecord& record,
+                   const std::string& stage, const std::string& reason, const std::string& rule,
+                   v1::LifecycleState* state);
+}  // namespace lead_internal
+
 class LeadFold final : public ProjectionFold {
  public:
   LeadFold();
@@ -80,7 +105,7 @@ class LeadFold final : public ProjectionFold {
   absl::Status Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) override;
 
  private:
-  absl::Status ApplyDefinition(const v1::LogRecord& record, ProjectionTxn& txn);
+  absl::Status ApplyDefinition(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);
   absl::Status ApplyEvent(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);
   absl::StatusOr<std::string> ResolveLead(const v1::LogRecord& record, ProjectionTxn& txn,
                                           v1::LeadState* lead);
@@ -91,6 +116,27 @@ class LeadFold final : public ProjectionFold {
                      const v1::LeadState& absorbed, ProjectionTxn& txn, v1::LeadState* lead);
   absl::Status MigrateStage(const Lifecycle& lifecycle, const v1::LogRecord& record,
                             v1::LifecycleState* state);
+  // Nurture (lead_flows.cc).
+  absl::StatusOr<std::vector<std::string>> FlowsInForce(ProjectionTxn& txn);
+  absl::StatusOr<const FlowEngine*> EngineFor(ProjectionTxn& txn, absl::string_view flow_id,
+                                              uint32_t version);
+  absl::StatusOr<const SendGate*> GateInForce(ProjectionTxn& txn);
+  absl::Status OnFlowPublished(ShardId shard, const v1::LogRecord& record,
+                               const v1::NurtureFlow& flow,
+                               const std::optional<v1::DefinitionRecord>& previous,
+                               ProjectionTxn& txn);
+  absl::Status MakeFlowContext(const v1::LogRecord& record, ProjectionTxn& txn, FlowContext* ctx);
+  absl::Status ApplyFlowEffects(ShardId shard, const v1::LogRecord& record,
+                                absl::string_view flow_id, const FlowEngine* engine,
+                                const FlowEffects& effects, ProjectionTxn& txn, TimerIndex& timers,
+                                v1::LeadState* lead, v1::FlowEnrollment* enrollment);
+  absl::Status RunFlows(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
+                        const v1::LeadState& before, v1::LeadState* lead);
+  absl::Status FireDueTimers(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);
+  absl::Status MergeEnrollments(ShardId shard, const v1::LogRecord& record,
+                                const v1::LeadState& absorbed, ProjectionTxn& txn,
+                                v1::LeadState* lead);
+
   absl::Status HandOff(ShardId shard, const v1::LogRecord& record,
                        const v1::TransitionCause& cause, ProjectionTxn& txn, v1::LeadState* lead);
 
@@ -99,6 +145,8 @@ class LeadFold final : public ProjectionFold {
   absl::flat_hash_map<std::string, std::unique_ptr<Scorer>> scorers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Lifecycle>> lifecycles_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<OwnerRouter>> routers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<FlowEngine>> flow_engines_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<SendGate>> gates_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Lifecycle> default_lifecycle_;
 };
 

@@ -373,10 +373,61 @@ TEST_F(LeadFoldTest, RestartCatchesUpFromTheCheckpoint) {
   EXPECT_EQ(projection_->runner()->Checkpoint(ShardId(0)), Sequence(4));
 }
 
+std::optional<v1::FlowEnrollment> Enrollment(const ProjectionRunner& runner, const std::string& flow,
+                                             const std::string& lead_key) {
+  absl::StatusOr<std::optional<std::string>> bytes =
+      runner.Get(ShardId(0), FlowEnrollmentKey(flow, lead_key));
+  if (!bytes.ok() || !bytes->has_value()) return std::nullopt;
+  v1::FlowEnrollment e;
+  if (!e.ParseFromString(**bytes)) return std::nullopt;
+  return e;
+}
+
+TEST_F(LeadFoldTest, WelcomeSeriesRunsOnTimersThatFireAfterDowntime) {
+  // 2026-01-01 is a Thursday; 10:00 UTC is inside the governance's working
+  // hours in Europe/Berlin.
+  clock_.SetMs(kT0 + 10 * 3600 * 1000);
+  PublishToShards(Load("flows/welcome_series.json"), 1);
+  PublishToShards(Load("flows/governance.json"), 1);
+  Ingest({Identify("e1", "anon-1", "u-1", 50)});
+  std::optional<v1::FlowEnrollment> e = Enrollment(*projection_->runner(), "welcome_series", "a:anon-1");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->status(), v1::FlowEnrollment::ACTIVE);
+  EXPECT_EQ(e->current_step(), "wait_2_days");
+  EXPECT_EQ(e->enrollment_number(), 1u);
+  std::vector<v1::Action> actions = Outbox();
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].type(), "send_content");
+  EXPECT_EQ(actions[0].send_content().content_id(), "cmp-welcome-nurture-1");
+  EXPECT_EQ(actions[0].action_id(), "0-2-send_content-0");
+
+  // Down for 3 days: the first record afterwards (a clock tick) fires the
+  // overdue wait; the lead (score 0) takes the default branch and gets the
+  // case study.
+  Reopen();
+  clock_.AdvanceMs(3LL * 24 * 3600 * 1000);
+  ASSERT_THAT(log_->AppendClockTick(ShardId(0)).status(), IsOk());
+  ASSERT_THAT(projection_->CatchUpAll(), IsOk());
+  e = Enrollment(*projection_->runner(), "welcome_series", "a:anon-1");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->current_step(), "wait_tuesday");
+  actions = Outbox();
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_EQ(actions[1].send_content().content_id(), "cs-blue-ridge-analytics");
+  EXPECT_EQ(actions[1].sequence(), 3u) << "caused by the tick";
+  // A second identify does not enroll the lead again (one enrollment per flow).
+  Ingest({Identify("e2", "anon-1", "u-1", 60)});
+  EXPECT_EQ(Enrollment(*projection_->runner(), "welcome_series", "a:anon-1")->enrollment_number(), 1u);
+  EXPECT_EQ(Outbox().size(), 2u);
+}
+
 TEST_F(LeadFoldTest, RebuildOfARealisticWorkloadIsIdenticalAndSwitches) {
   // The demo's workload with the example definitions, ingested in pieces
   // with restarts in between, then rebuilt from sequence 0.
-  for (const char* example : {"scoring_model.json", "lifecycle_model.json", "owner_routing.json"}) {
+  for (const char* example :
+       {"scoring_model.json", "lifecycle_model.json", "owner_routing.json",
+        "flows/welcome_series.json", "flows/early_stage_stream.json",
+        "flows/late_stage_stream.json", "flows/webinar_follow_up.json", "flows/governance.json"}) {
     PublishToShards(Load(example), 4);
   }
   std::vector<std::string> lines;
@@ -405,7 +456,7 @@ TEST_F(LeadFoldTest, RebuildOfARealisticWorkloadIsIdenticalAndSwitches) {
   ASSERT_THAT(report.status(), IsOk());
   EXPECT_EQ(report->old_version, before);
   EXPECT_EQ(report->new_version, before + 1);
-  EXPECT_EQ(report->records, lines.size() + 3 * 4);
+  EXPECT_EQ(report->records, lines.size() + 8 * 4);
   EXPECT_TRUE(report->identical);
   ASSERT_EQ(report->shards.size(), 4u);
   for (const RebuildReport::Shard& s : report->shards) EXPECT_EQ(s.new_digest, s.old_digest);
@@ -428,6 +479,19 @@ TEST_F(LeadFoldTest, RebuildOfARealisticWorkloadIsIdenticalAndSwitches) {
     handoffs += outbox->size();
   }
   EXPECT_GT(handoffs, 0u);
+  // ... and the flows sent content (part of the compared state).
+  size_t sends = 0;
+  for (ShardId shard : log_->Shards()) {
+    absl::StatusOr<std::vector<ProjectionEntry>> outbox =
+        projection_->runner()->Scan(shard, kOutboxPrefix, "", 100000);
+    ASSERT_THAT(outbox.status(), IsOk());
+    for (const ProjectionEntry& e : *outbox) {
+      v1::Action action;
+      ASSERT_TRUE(action.ParseFromString(e.value));
+      sends += action.type() == "send_content" ? 1 : 0;
+    }
+  }
+  EXPECT_GT(sends, 0u);
 }
 
 }  // namespace
