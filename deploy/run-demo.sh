@@ -49,10 +49,11 @@ for _ in $(seq 1 300); do
 done
 
 echo "== publishing the example definitions to every partition (leadlog definitions publish)"
-for def in scoring_model lifecycle_model owner_routing; do
+for def in scoring_model lifecycle_model owner_routing flows/welcome_series flows/early_stage_stream \
+  flows/late_stage_stream flows/webinar_follow_up flows/governance; do
   "$leadlog" definitions publish "$root/examples/$def.json" --brokers "$brokers" | tail -1
 done
-definition_events=$((3 * 8))  # 3 definitions x serve's 8 partitions
+definition_events=$((8 * 8))  # 8 definitions x serve's 8 partitions
 
 echo "== publishing $events demo events over $leads leads"
 start_ms=$(date +%s%3N)
@@ -81,8 +82,12 @@ while :; do
   sleep 0.2
 done
 end_ms=$(date +%s%3N)
-echo "== the first hand-off action on leadlog.actions (kcat -C -t leadlog.actions)"
-kcat -C -b "$brokers" -t leadlog.actions -o beginning -c 1 -e -q 2>/dev/null | cut -c1-600 || true
+echo "== actions on leadlog.actions (kcat -C -t leadlog.actions): counts by type, then one hand-off"
+sleep 1  # the emitter publishes right after each batch; give the last one a moment
+kcat -C -b "$brokers" -t leadlog.actions -o beginning -e -q 2>/dev/null |
+  grep -o '"type":"[a-z_]*"' | sort | uniq -c || true
+kcat -C -b "$brokers" -t leadlog.actions -o beginning -e -q 2>/dev/null | grep -m1 '"type":"handoff"' |
+  cut -c1-600 || true
 echo "   ..."
 kill -TERM "$serve_pid"
 wait "$serve_pid"
@@ -111,6 +116,13 @@ if [ -n "$mql" ] && [ "$mql" != "0" ]; then
   "$leadlog" leads get --data-dir "$data/log" "$mql"
   echo "== why: leadlog leads why $mql (first 40 lines)"
   "$leadlog" leads why --data-dir "$data/log" "$mql" | head -40
+fi
+echo "== nurture flows: leadlog flows list, leadlog flows stats welcome_series"
+"$leadlog" flows list --data-dir "$data/log"
+"$leadlog" flows stats --data-dir "$data/log" welcome_series
+if [ -n "$mql" ] && [ "$mql" != "0" ]; then
+  echo "== where $mql is in each flow: leadlog leads journey $mql"
+  "$leadlog" leads journey --data-dir "$data/log" "$mql" | head -30
 fi
 echo "== rebuild the lead projection from sequence 0 and compare with the live state"
 "$leadlog" rebuild --data-dir "$data/log" | tail -1

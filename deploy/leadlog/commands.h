@@ -30,6 +30,7 @@ int Definitions(const Args& args);
 int Leads(const Args& args);
 int Rebuild(const Args& args);
 int LeadsJourney(const Args& args);
+int Actions(const Args& args);
 // `definitions list` (the `definitions` dispatcher calls it).
 int DefinitionsList(const Args& args);
 // `flows validate|list|stats` (commands_flows.cc): the dispatcher and

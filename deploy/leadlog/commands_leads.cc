@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "leadlog/v1/action.pb.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "deploy/leadlog/commands.h"
@@ -489,6 +490,70 @@ int LeadsJourney(const Args& argv) {
     }
   }
   if (shown == 0 && !args.GetBool("json")) std::cout << "lead " << lead.lead_key() << " is in no flow\n";
+  return 0;
+}
+
+}  // namespace leadlog::cli
+
+namespace leadlog::cli {
+
+int Actions(const Args& argv) {
+  CliArgs args("actions");
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.String("type", "T", "only actions of this type (handoff, send_content, notify_owner, webhook)");
+  args.String("limit", "N", "print at most N actions", "100");
+  args.Bool("ids", "print only action ids, one per line");
+  args.Bool("json", "one JSON object per action");
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  auto limit = args.GetInt("limit", 1, 100'000'000);
+  if (!limit.ok()) return Fail("actions", limit.status());
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail("actions", log.status());
+  auto projection = LeadProjection::Open(log->get(), LeadProjectionOptions{.read_only = true});
+  if (!projection.ok()) return Fail("actions", projection.status());
+  auto runner = (*projection)->runner();
+  int64_t printed = 0;
+  std::map<std::string, uint64_t> by_type;
+  for (ShardId shard : (*log)->Shards()) {
+    std::string after;
+    while (true) {
+      auto page = runner->Scan(shard, "o/", after, 1024);
+      if (!page.ok()) return Fail("actions", page.status());
+      for (const ProjectionEntry& e : *page) {
+        v1::Action action;
+        if (!action.ParseFromString(e.value)) {
+          return Fail("actions", absl::DataLossError(absl::StrCat("undecodable action at shard ",
+                                                                  shard.value())));
+        }
+        if (args.Has("type") && action.type() != args.Get("type")) continue;
+        ++by_type[action.type()];
+        if (printed >= *limit) continue;
+        ++printed;
+        if (args.GetBool("ids")) {
+          std::cout << action.action_id() << "\n";
+        } else if (args.GetBool("json")) {
+          std::cout << Json(action) << "\n";
+        } else {
+          std::cout << action.action_id() << "  " << Time(action.log_time_ms()) << "  "
+                    << action.lead_key() << "  " << action.type();
+          if (action.has_send_content()) {
+            std::cout << " " << action.send_content().content_id() << " by "
+                      << action.send_content().channel() << " (flow "
+                      << action.send_content().origin().flow_id() << ")";
+          } else if (action.has_handoff()) {
+            std::cout << " to " << (action.handoff().owner_id().empty() ? "-" : action.handoff().owner_id());
+          }
+          std::cout << "\n";
+        }
+      }
+      if (page->size() < 1024) break;
+      after = page->back().key;
+    }
+  }
+  if (!args.GetBool("ids") && !args.GetBool("json")) {
+    for (const auto& [type, count] : by_type) std::cout << type << ": " << count << "\n";
+  }
   return 0;
 }
 

@@ -26,6 +26,7 @@ const std::map<std::string, Command>& Commands() {
       {"log", {Log, "print log records (all, one shard, or one lead) as JSON lines"}},
       {"definitions", {Definitions, "validate or publish a definition (scoring, lifecycle, owner routing)"}},
       {"leads", {Leads, "leads get|why|journey ID, leads list|stages: leads, why, their flows"}},
+      {"actions", {Actions, "the outbox: actions the projections asked for (hand-offs, sends, ...)"}},
       {"flows", {Flows, "flows validate FILE | list | stats ID: nurture flows"}},
       {"rebuild", {Rebuild, "rebuild a projection from sequence 0 (blue/green) and compare"}},
   };
