@@ -70,14 +70,23 @@ class TxnImpl final : public ProjectionTxn {
 
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override {
     RETURN_IF_ERROR(CheckKey(key));
-    auto it = pending_.find(std::string(key));
+    std::string owned(key);
+    auto it = pending_.find(owned);
     if (it != pending_.end()) return it->second;
+    // Committed values do not change during a chunk (one runner per
+    // version): repeated reads of a key are served from memory.
+    auto cached = committed_reads_.find(owned);
+    if (cached != committed_reads_.end()) return cached->second;
     internal::EncodeProjectionStateKey(shard_, key, &scratch_);
     std::string value;
     rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), family_, scratch_, &value);
-    if (s.IsNotFound()) return std::optional<std::string>();
-    RETURN_IF_ERROR(store_.FromRocks(s, "read projection state"));
-    return std::optional<std::string>(std::move(value));
+    std::optional<std::string> result;
+    if (!s.IsNotFound()) {
+      RETURN_IF_ERROR(store_.FromRocks(s, "read projection state"));
+      result = std::move(value);
+    }
+    committed_reads_.emplace(std::move(owned), result);
+    return result;
   }
 
   void Put(absl::string_view key, std::string value) override {
@@ -125,6 +134,8 @@ class TxnImpl final : public ProjectionTxn {
   const ShardId shard_;
   // Ordered: the batch is built in key order, independent of Apply's order.
   std::map<std::string, std::optional<std::string>> pending_;
+  // Committed values read in this chunk (nullopt: absent).
+  absl::flat_hash_map<std::string, std::optional<std::string>> committed_reads_;
   absl::Status status_;
   std::string scratch_;
 };
@@ -335,16 +346,25 @@ absl::StatusOr<Sequence> RunnerImpl::CatchUp(ShardId shard) {
 absl::Status RunnerImpl::ApplyChunk(ShardId shard, Sequence from, Sequence end) {
   TxnImpl txn(*store_, family_, shard);
   uint64_t next = from.value();
-  RETURN_IF_ERROR(log_->ReadRange(shard, from, end, [&](const v1::LogRecord& record) {
+  absl::Status read = log_->ReadRange(shard, from, end, [&](const v1::LogRecord& record) {
     absl::Status applied = fold_->Apply(shard, record, txn);
     if (applied.ok()) applied = txn.status();
     if (!applied.ok()) return Annotate(applied, shard, record.sequence());
     ++next;
     return absl::OkStatus();
-  }));
-  if (next != end.value()) {
-    return absl::DataLossError(absl::StrCat(label_, " shard ", shard.value(), ": log ends at ",
+  });
+  if (read.ok() && next != end.value()) {
+    read = absl::DataLossError(absl::StrCat(label_, " shard ", shard.value(), ": log ends at ",
                                             next, ", expected records up to ", end.value() - 1));
+  }
+  // The fold writes what it kept decoded during the chunk (or forgets it).
+  if (read.ok()) {
+    read = fold_->EndChunk(shard, txn);
+    if (read.ok()) read = txn.status();
+  }
+  if (!read.ok()) {
+    fold_->AbortChunk(shard, txn);
+    return read;
   }
   RETURN_IF_ERROR(txn.Commit(end, options_.sync_per_commit));
   absl::MutexLock lock(&checkpoint_mu_);

@@ -105,6 +105,22 @@ class ProjectionFold {
   // Folds one record. A non-OK status stops CatchUp; the chunk holding the
   // record is not committed.
   virtual absl::Status Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) = 0;
+
+  // Chunk hooks, for a fold that keeps decoded state between the Applies of
+  // one chunk instead of parsing and serializing it on every record: after
+  // the chunk's last Apply, EndChunk writes what it kept through `txn` (an
+  // error fails the chunk); when the chunk fails (an Apply or EndChunk
+  // error, a log read error) AbortChunk forgets it. `txn` identifies the
+  // chunk: several runners may share one fold and run chunks concurrently.
+  virtual absl::Status EndChunk(ShardId shard, ProjectionTxn& txn) {
+    (void)shard;
+    (void)txn;
+    return absl::OkStatus();
+  }
+  virtual void AbortChunk(ShardId shard, ProjectionTxn& txn) {
+    (void)shard;
+    (void)txn;
+  }
 };
 
 struct ProjectionRunnerOptions {

@@ -1,6 +1,7 @@
 #include "engine/projection.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -199,6 +200,60 @@ TEST(ProjectionRunner, FailureInAChunkKeepsEarlierChunksAndRetryCompletes) {
   std::unique_ptr<ProjectionRunner> rebuilt = MakeRunner(*log, clean);
   ASSERT_THAT(rebuilt->CatchUp(kShard), Holds(Sequence(10)));
   EXPECT_EQ(Digest(*runner, kShard), Digest(*rebuilt, kShard));
+}
+
+// Counts records in memory during a chunk and writes the count at its end
+// (the chunk hooks); fails on `fail_at`.
+class ChunkCountingFold final : public ProjectionFold {
+ public:
+  std::string name() const override { return "chunked"; }
+  uint32_t version() const override { return 1; }
+  absl::Status Apply(ShardId, const v1::LogRecord& record, ProjectionTxn& txn) override {
+    if (fail_at.has_value() && record.sequence() == *fail_at) {
+      return absl::InternalError("injected failure");
+    }
+    ++pending[&txn];
+    return absl::OkStatus();
+  }
+  absl::Status EndChunk(ShardId, ProjectionTxn& txn) override {
+    ++ends;
+    absl::StatusOr<std::optional<std::string>> old = txn.Get("count");
+    if (!old.ok()) return old.status();
+    uint64_t count = 0;
+    if (old->has_value()) {
+      EXPECT_TRUE(absl::SimpleAtoi(**old, &count));
+    }
+    txn.Put("count", absl::StrCat(count + pending[&txn]));
+    pending.erase(&txn);
+    return absl::OkStatus();
+  }
+  void AbortChunk(ShardId, ProjectionTxn& txn) override {
+    ++aborts;
+    pending.erase(&txn);
+  }
+  std::optional<uint64_t> fail_at;
+  std::map<const ProjectionTxn*, uint64_t> pending;
+  int ends = 0;
+  int aborts = 0;
+};
+
+TEST(ProjectionRunner, ChunkHooksCommitWithTheChunkAndAbortForgets) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  AppendEvents(*log, kShard, "a", 10);
+  ChunkCountingFold fold;
+  fold.fail_at = 7;  // chunks of 3: [0,3) [3,6) commit, [6,9) aborts
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 3);
+  EXPECT_THAT(runner->CatchUp(kShard), StatusIs(absl::StatusCode::kInternal, HasSubstr("injected")));
+  EXPECT_EQ(fold.ends, 2);
+  EXPECT_EQ(fold.aborts, 1);
+  EXPECT_TRUE(fold.pending.empty()) << "the aborted chunk's count is forgotten";
+  EXPECT_THAT(StateOf(*runner, kShard, "count"), Optional(std::string("6")));
+  fold.fail_at.reset();
+  EXPECT_THAT(runner->CatchUp(kShard), Holds(Sequence(10)));
+  EXPECT_THAT(StateOf(*runner, kShard, "count"), Optional(std::string("10")))
+      << "records 6..9 counted once, after the retry";
+  EXPECT_EQ(fold.aborts, 1);
 }
 
 TEST(ProjectionRunner, RebuildFromZeroEqualsLiveState) {

@@ -146,9 +146,9 @@ absl::Status LeadFold::OnFlowPublished(ShardId shard, const v1::LogRecord& recor
         continue;
       }
       const std::string lead_key = entry.key.substr(prefix.size());
-      ASSIGN_OR_RETURN(std::optional<std::string> lead_bytes, txn.Get(LeadStateKey(lead_key)));
-      v1::LeadState lead;
-      if (!lead_bytes.has_value() || !lead.ParseFromString(*lead_bytes)) continue;
+      ASSIGN_OR_RETURN(v1::LeadState * lead_ptr, LoadLead(txn, lead_key));
+      if (lead_ptr == nullptr) continue;
+      v1::LeadState& lead = *lead_ptr;
       FlowContext ctx;
       RETURN_IF_ERROR(MakeFlowContext(record, txn, &ctx));
       FlowEffects effects;
@@ -156,7 +156,7 @@ absl::Status LeadFold::OnFlowPublished(ShardId shard, const v1::LogRecord& recor
       TimerIndex timers(txn);
       RETURN_IF_ERROR(ApplyFlowEffects(shard, record, flow.id(), engine, effects, txn, timers,
                                        &lead, &enrollment));
-      txn.Put(LeadStateKey(lead_key), SerializeDeterministic(lead));
+      MarkDirty(txn, lead_key);
     }
     if (page.size() < 256) break;
     after = page.back().key;
@@ -265,11 +265,10 @@ absl::Status LeadFold::FireDueTimers(ShardId shard, const v1::LogRecord& record,
     const std::string& lead_key = parts[1];
     ASSIGN_OR_RETURN(std::optional<std::string> enrollment_bytes,
                      txn.Get(EnrollmentKey(flow_id, lead_key)));
-    ASSIGN_OR_RETURN(std::optional<std::string> lead_bytes, txn.Get(LeadStateKey(lead_key)));
+    ASSIGN_OR_RETURN(v1::LeadState * lead_ptr, LoadLead(txn, lead_key));
     v1::FlowEnrollment enrollment;
-    v1::LeadState lead;
-    if (!enrollment_bytes.has_value() || !lead_bytes.has_value() ||
-        !enrollment.ParseFromString(*enrollment_bytes) || !lead.ParseFromString(*lead_bytes) ||
+    if (!enrollment_bytes.has_value() || lead_ptr == nullptr ||
+        !enrollment.ParseFromString(*enrollment_bytes) ||
         enrollment.status() != v1::FlowEnrollment::ACTIVE) {
       continue;  // the lead merged away or the enrollment ended: nothing to do
     }
@@ -279,10 +278,11 @@ absl::Status LeadFold::FireDueTimers(ShardId shard, const v1::LogRecord& record,
     FlowContext ctx;
     RETURN_IF_ERROR(MakeFlowContext(record, txn, &ctx));
     FlowEffects effects;
+    v1::LeadState& lead = *lead_ptr;
     RETURN_IF_ERROR(engine->OnTimer(ctx, &lead, &enrollment, &effects));
     RETURN_IF_ERROR(ApplyFlowEffects(shard, record, flow_id, engine, effects, txn, timers, &lead,
                                      &enrollment));
-    txn.Put(LeadStateKey(lead_key), SerializeDeterministic(lead));
+    MarkDirty(txn, lead_key);
   }
 }
 

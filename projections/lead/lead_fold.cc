@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/limits.h"
@@ -361,28 +362,25 @@ absl::StatusOr<const OwnerRouter*> LeadFold::RouterInForce(ProjectionTxn& txn) {
   return routers_.emplace(*bytes, std::move(router)).first->second.get();
 }
 
-namespace {
-
 // The lead key `identifier` resolves to, following merges (an absorbed
 // lead's key is itself an identifier pointing at its survivor).
-absl::StatusOr<std::optional<std::string>> Resolve(ProjectionTxn& txn, std::string identifier) {
+absl::StatusOr<std::optional<std::string>> LeadFold::Resolve(ProjectionTxn& txn,
+                                                             std::string identifier) {
   std::optional<std::string> key;
   for (int hop = 0; hop < kResolveHopsMax; ++hop) {
     ASSIGN_OR_RETURN(std::optional<std::string> next, txn.Get(IdentifierKey(identifier)));
     if (!next.has_value()) return key;
     key = *next;
-    ASSIGN_OR_RETURN(std::optional<std::string> state, txn.Get(LeadStateKey(*key)));
-    if (state.has_value()) return key;
+    ASSIGN_OR_RETURN(v1::LeadState * state, LoadLead(txn, *key));
+    if (state != nullptr) return key;
     identifier = *key;
   }
   return absl::DataLossError(absl::StrCat("lead projection: identifier \"", identifier,
                                           "\" does not resolve within ", kResolveHopsMax, " hops"));
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> LeadFold::ResolveLead(const v1::LogRecord& record, ProjectionTxn& txn,
-                                                  v1::LeadState* lead) {
+absl::StatusOr<v1::LeadState*> LeadFold::ResolveLead(const v1::LogRecord& record,
+                                                     ProjectionTxn& txn) {
   const v1::Event& event = record.event();
   std::vector<std::string> identifiers = IdentifiersOf(event);
   if (event.type() == v1::CALL_TYPE_ALIAS && !event.previous_id().empty()) {
@@ -404,35 +402,37 @@ absl::StatusOr<std::string> LeadFold::ResolveLead(const v1::LogRecord& record, P
     for (const auto& f : found) seen = seen || f.first == *key;
     if (!seen) found.emplace_back(*key, identifier);
   }
+  v1::LeadState* lead = nullptr;
   if (found.empty()) {
-    lead->set_lead_key(identifiers.front());
+    lead = NewLead(txn, identifiers.front());
     lead->set_first_sequence(record.sequence());
     lead->set_created_ms(record.log_time_ms());
   } else {
     // The survivor is the lead created first (ties: smaller key).
-    std::vector<v1::LeadState> states;
+    std::vector<v1::LeadState*> states;
     for (const auto& [key, via] : found) {
-      ASSIGN_OR_RETURN(std::optional<v1::LeadState> state,
-                       GetMessage<v1::LeadState>(txn, LeadStateKey(key)));
-      if (!state.has_value()) {
+      ASSIGN_OR_RETURN(v1::LeadState * state, LoadLead(txn, key));
+      if (state == nullptr) {
         return absl::DataLossError(absl::StrCat("lead projection: lead \"", key, "\" is indexed but has no state"));
       }
-      states.push_back(*std::move(state));
+      states.push_back(state);
     }
     size_t survivor = 0;
     for (size_t i = 1; i < states.size(); ++i) {
-      const v1::LeadState& a = states[i];
-      const v1::LeadState& b = states[survivor];
+      const v1::LeadState& a = *states[i];
+      const v1::LeadState& b = *states[survivor];
       if (a.first_sequence() < b.first_sequence() ||
           (a.first_sequence() == b.first_sequence() && a.lead_key() < b.lead_key())) {
         survivor = i;
       }
     }
-    *lead = std::move(states[survivor]);
+    lead = states[survivor];
     for (size_t i = 0; i < states.size(); ++i) {
       if (i == survivor) continue;
       // `via`: the identifier of this record that named the survivor.
-      RETURN_IF_ERROR(Merge(record, found[survivor].second, states[i], txn, lead));
+      const v1::LeadState absorbed = *states[i];
+      DeleteLead(txn, absorbed.lead_key());
+      RETURN_IF_ERROR(Merge(record, found[survivor].second, absorbed, txn, lead));
     }
   }
   for (const std::string& identifier : identifiers) {
@@ -441,7 +441,7 @@ absl::StatusOr<std::string> LeadFold::ResolveLead(const v1::LogRecord& record, P
   }
   AddIdentifier(lead, lead->lead_key());
   txn.Put(IdentifierKey(lead->lead_key()), lead->lead_key());
-  return lead->lead_key();
+  return lead;
 }
 
 absl::Status LeadFold::Merge(const v1::LogRecord& record, const std::string& via,
@@ -488,16 +488,18 @@ absl::Status LeadFold::Merge(const v1::LogRecord& record, const std::string& via
   merge->set_sequence(record.sequence());
   merge->set_log_time_ms(record.log_time_ms());
   while (lead->merges_size() > kLeadMergesMax) lead->mutable_merges()->DeleteSubrange(0, 1);
-  txn.Delete(LeadStateKey(absorbed.lead_key()));
   return MergeEnrollments(ShardId(0), record, absorbed, txn, lead);
 }
 
 absl::Status LeadFold::ApplyEvent(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) {
   const v1::Event& event = record.event();
-  v1::LeadState lead;
-  ASSIGN_OR_RETURN(std::string lead_key, ResolveLead(record, txn, &lead));
-  // The lead as it was before this record (flow triggers compare them).
-  const v1::LeadState before = lead;
+  ASSIGN_OR_RETURN(v1::LeadState * lead_ptr, ResolveLead(record, txn));
+  v1::LeadState& lead = *lead_ptr;
+  // The lead as it was before this record (flow triggers compare them);
+  // copied only when flows are in force.
+  ASSIGN_OR_RETURN(std::vector<std::string> flows, FlowsInForce(txn));
+  std::optional<v1::LeadState> before;
+  if (!flows.empty()) before = lead;
   lead.set_last_sequence(record.sequence());
   lead.set_updated_ms(record.log_time_ms());
   if (!event.user_id().empty()) lead.set_user_id(event.user_id());
@@ -540,8 +542,8 @@ absl::Status LeadFold::ApplyEvent(ShardId shard, const v1::LogRecord& record, Pr
     lead_internal::SetOwner(&lead, event.sales().owner_id(), "sales_fact", record);
   }
   if (outcome.handoff_due) RETURN_IF_ERROR(HandOff(shard, record, outcome.handoff_cause, txn, &lead));
-  RETURN_IF_ERROR(RunFlows(shard, record, txn, before, &lead));
-  txn.Put(LeadStateKey(lead_key), SerializeDeterministic(lead));
+  if (before.has_value()) RETURN_IF_ERROR(RunFlows(shard, record, txn, *before, &lead));
+  MarkDirty(txn, lead.lead_key());
   return absl::OkStatus();
 }
 
@@ -611,6 +613,79 @@ absl::Status LeadFold::HandOff(ShardId shard, const v1::LogRecord& record,
   *handoff->mutable_engagement() = lead->engagement();
   lead->set_handoffs(lead->handoffs() + 1);
   return WriteAction(txn, shard, std::move(action));
+}
+
+// --- the chunk cache: leads decoded once per chunk, written at its end.
+
+struct LeadFold::ChunkLeads {
+  struct Entry {
+    std::optional<v1::LeadState> state;  // nullopt: absent or deleted
+    bool dirty = false;
+  };
+  // node_hash_map: pointers to states stay valid while entries are added.
+  absl::node_hash_map<std::string, Entry> leads;
+};
+
+LeadFold::ChunkLeads& LeadFold::Chunk(ProjectionTxn& txn) {
+  absl::MutexLock lock(&chunks_mu_);
+  std::unique_ptr<ChunkLeads>& chunk = chunks_[&txn];
+  if (chunk == nullptr) chunk = std::make_unique<ChunkLeads>();
+  return *chunk;
+}
+
+absl::StatusOr<v1::LeadState*> LeadFold::LoadLead(ProjectionTxn& txn, const std::string& key) {
+  ChunkLeads& chunk = Chunk(txn);
+  auto it = chunk.leads.find(key);
+  if (it == chunk.leads.end()) {
+    ASSIGN_OR_RETURN(std::optional<v1::LeadState> state,
+                     GetMessage<v1::LeadState>(txn, LeadStateKey(key)));
+    it = chunk.leads.emplace(key, ChunkLeads::Entry{std::move(state), false}).first;
+  }
+  return it->second.state.has_value() ? &*it->second.state : nullptr;
+}
+
+v1::LeadState* LeadFold::NewLead(ProjectionTxn& txn, const std::string& key) {
+  ChunkLeads::Entry& entry = Chunk(txn).leads[key];
+  entry.state.emplace();
+  entry.state->set_lead_key(key);
+  entry.dirty = true;
+  return &*entry.state;
+}
+
+void LeadFold::MarkDirty(ProjectionTxn& txn, const std::string& key) {
+  Chunk(txn).leads[key].dirty = true;
+}
+
+void LeadFold::DeleteLead(ProjectionTxn& txn, const std::string& key) {
+  ChunkLeads::Entry& entry = Chunk(txn).leads[key];
+  entry.state.reset();
+  entry.dirty = true;
+}
+
+absl::Status LeadFold::EndChunk(ShardId, ProjectionTxn& txn) {
+  std::unique_ptr<ChunkLeads> chunk;
+  {
+    absl::MutexLock lock(&chunks_mu_);
+    auto it = chunks_.find(&txn);
+    if (it == chunks_.end()) return absl::OkStatus();
+    chunk = std::move(it->second);
+    chunks_.erase(it);
+  }
+  // Puts land in the txn's ordered buffer: the map's order does not matter.
+  for (auto& [key, entry] : chunk->leads) {
+    if (!entry.dirty) continue;
+    if (entry.state.has_value()) {
+      txn.Put(LeadStateKey(key), SerializeDeterministic(*entry.state));
+    } else {
+      txn.Delete(LeadStateKey(key));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void LeadFold::AbortChunk(ShardId, ProjectionTxn& txn) {
+  absl::MutexLock lock(&chunks_mu_);
+  chunks_.erase(&txn);
 }
 
 absl::StatusOr<std::optional<FoundLead>> FindLead(const ProjectionRunner& runner,

@@ -103,12 +103,24 @@ class LeadFold final : public ProjectionFold {
   std::string name() const override { return std::string(kLeadProjectionName); }
   uint32_t version() const override { return kLeadProjectionVersion; }
   absl::Status Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) override;
+  // Leads are decoded once per chunk and written back at its end.
+  absl::Status EndChunk(ShardId shard, ProjectionTxn& txn) override;
+  void AbortChunk(ShardId shard, ProjectionTxn& txn) override;
 
  private:
+  struct ChunkLeads;
+  ChunkLeads& Chunk(ProjectionTxn& txn);
+  // The chunk's decoded lead (nullptr when absent); stays valid for the
+  // chunk. Changes through it must be followed by MarkDirty.
+  absl::StatusOr<v1::LeadState*> LoadLead(ProjectionTxn& txn, const std::string& key);
+  v1::LeadState* NewLead(ProjectionTxn& txn, const std::string& key);
+  void MarkDirty(ProjectionTxn& txn, const std::string& key);
+  void DeleteLead(ProjectionTxn& txn, const std::string& key);
+  absl::StatusOr<std::optional<std::string>> Resolve(ProjectionTxn& txn, std::string identifier);
+
   absl::Status ApplyDefinition(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);
   absl::Status ApplyEvent(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);
-  absl::StatusOr<std::string> ResolveLead(const v1::LogRecord& record, ProjectionTxn& txn,
-                                          v1::LeadState* lead);
+  absl::StatusOr<v1::LeadState*> ResolveLead(const v1::LogRecord& record, ProjectionTxn& txn);
   absl::StatusOr<const Scorer*> ScorerInForce(ProjectionTxn& txn);
   absl::StatusOr<const Lifecycle*> LifecycleInForce(ProjectionTxn& txn);
   absl::StatusOr<const OwnerRouter*> RouterInForce(ProjectionTxn& txn);
@@ -148,6 +160,9 @@ class LeadFold final : public ProjectionFold {
   absl::flat_hash_map<std::string, std::unique_ptr<FlowEngine>> flow_engines_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<SendGate>> gates_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Lifecycle> default_lifecycle_;
+  absl::Mutex chunks_mu_;
+  absl::flat_hash_map<const ProjectionTxn*, std::unique_ptr<ChunkLeads>> chunks_
+      ABSL_GUARDED_BY(chunks_mu_);
 };
 
 // The committed state of the lead `id` resolves to in one of `shards`: `id`
