@@ -13,22 +13,32 @@
 # so this is a lower bound of what serve alone sustains. The run fails if
 # the ingested count differs from the published count.
 #
-# The example definitions (scoring, lifecycle, owner routing) are published
-# to every partition first, so the lead projection runs live with real
-# models (`-- --no-projections` measures ingest alone). After ingest, serve
-# stops and `leadlog rebuild` rebuilds the lead projection from sequence 0;
-# its rate (records/s) is printed too.
+# The example definitions (scoring, lifecycle, owner routing, the nurture
+# governance and --flows N nurture flows: the four example flows, then
+# renamed copies of them) are published to every partition first, so the
+# lead projection runs live with real models (`-- --no-projections` measures
+# ingest alone). --rate R paces the producer at R events/s (0 = as fast as
+# it can): with the projection live, an unpaced producer can run more than
+# 5 MiB ahead of the consumer on the busiest partition, and the mock broker
+# then evicts messages (the run fails on the count check). After ingest,
+# serve stops and `leadlog rebuild` rebuilds the lead projection from
+# sequence 0; its rate (records/s) is printed too.
 #
-# Usage: bench/ingest_rate.sh [--events N] [--leads N] [-- extra serve flags]
+# Usage: bench/ingest_rate.sh [--events N] [--leads N] [--flows N] [--rate R]
+#                             [-- extra serve flags]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${LEADLOG_BUILD_DIR:-$root/build}"
 events=200000
 leads=20000
+flows=10
+rate=0
 while (($#)); do
   case "$1" in
     --events) events="$2"; shift 2 ;;
     --leads) leads="$2"; shift 2 ;;
+    --flows) flows="$2"; shift 2 ;;
+    --rate) rate="$2"; shift 2 ;;
     --) shift; break ;;
     *) echo "ingest_rate: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -60,11 +70,23 @@ echo '{"type":"track","messageId":"bench-start","userId":"bench","event":"Bench 
   kcat -P -b "$brokers" -t leadlog.events
 for _ in $(seq 1 300); do [ "$(appended_total)" -ge 1 ] && break; sleep 0.1; done
 
-for def in scoring_model lifecycle_model owner_routing; do
-  "$leadlog" definitions publish "$root/examples/$def.json" --brokers "$brokers" >/dev/null
+definitions=0
+publish() { "$leadlog" definitions publish "$1" --brokers "$brokers" >/dev/null; definitions=$((definitions + 1)); }
+for def in scoring_model lifecycle_model owner_routing flows/governance; do
+  publish "$root/examples/$def.json"
 done
-"$leadlog" demo --brokers "$brokers" --events "$events" --leads "$leads" 2>/dev/null
-expected=$((events + 1 + 3 * 64))
+examples=(welcome_series early_stage_stream late_stage_stream webinar_follow_up)
+for ((i = 0; i < flows; i++)); do
+  name=${examples[i % 4]}
+  if ((i < 4)); then
+    publish "$root/examples/flows/$name.json"
+  else  # a renamed copy: another flow id, the same steps
+    sed -E "0,/\"id\": *\"$name\"/s//\"id\": \"${name}_copy$i\"/" "$root/examples/flows/$name.json" >"$work/flow$i.json"
+    publish "$work/flow$i.json"
+  fi
+done
+"$leadlog" demo --brokers "$brokers" --events "$events" --leads "$leads" --rate "$rate" 2>/dev/null
+expected=$((events + 1 + definitions * 64))
 total=0
 for _ in $(seq 1 3000); do
   total=$(appended_total)
@@ -78,6 +100,6 @@ span=$("$leadlog" log --data-dir "$work/log" --limit 1000000 2>/dev/null | grep 
 read -r t0 t1 <<<"$span"
 ms=$((t1 - t0))
 [ "$ms" -gt 0 ] || ms=1
-echo "events=$events leads=$leads ingested=$((total - 1 - 3 * 64)) span_ms=$ms rate_events_per_s=$((events * 1000 / ms)) serve_flags=[$*]"
+echo "events=$events leads=$leads flows=$flows producer_rate=$rate ingested=$((total - 1 - definitions * 64)) span_ms=$ms rate_events_per_s=$((events * 1000 / ms)) serve_flags=[$*]"
 rebuild=$("$leadlog" rebuild --data-dir "$work/log" | tail -1)
 echo "rebuild: $rebuild"

@@ -421,6 +421,63 @@ TEST_F(LeadFoldTest, WelcomeSeriesRunsOnTimersThatFireAfterDowntime) {
   EXPECT_EQ(Outbox().size(), 2u);
 }
 
+v1::Definition TwoStepFlow(uint32_t version, const std::string& migration) {
+  // v1: send A, wait a day, send B. v2: wait a day (t2), send C.
+  const std::string steps =
+      version == 1
+          ? R"([{"id": "s1", "next": "s2", "send": {"content_id": "A", "channel": "email"}},
+               {"id": "s2", "next": "s3", "wait": {"duration_ms": 86400000}},
+               {"id": "s3", "send": {"content_id": "B", "channel": "email"}}])"
+          : R"([{"id": "t2", "next": "t3", "wait": {"duration_ms": 86400000}},
+               {"id": "t3", "send": {"content_id": "C", "channel": "email"}}])";
+  absl::StatusOr<v1::Definition> d = ParseDefinition(absl::StrCat(
+      R"({"nurture_flow": {"id": "two_step", "version": )", version,
+      R"(, "triggers": [{"event": {"call": "track", "event": "Content Downloaded"}}], "steps": )",
+      steps, migration, "}}"));
+  EXPECT_THAT(d.status(), IsOk());
+  return d.value_or(v1::Definition());
+}
+
+std::vector<std::string> SentContent(const std::vector<v1::Action>& actions) {
+  std::vector<std::string> ids;
+  for (const v1::Action& a : actions) {
+    if (a.has_send_content()) ids.push_back(a.send_content().content_id());
+  }
+  return ids;
+}
+
+TEST_F(LeadFoldTest, NewFlowVersionMovesWaitingLeadsByTheStepMap) {
+  PublishToShards(TwoStepFlow(1, ""), 1);
+  Ingest({Fact("e1", "u-1", "Content Downloaded", R"("content_id":"x")")});
+  ASSERT_EQ(Enrollment(*projection_->runner(), "two_step", "u:u-1")->current_step(), "s2");
+  PublishToShards(TwoStepFlow(2, R"(, "migration": {"mode": "MAP_STEPS", "step_map": {"s2": "t2"}})"), 1);
+  ASSERT_THAT(projection_->CatchUpAll(), IsOk());
+  std::optional<v1::FlowEnrollment> e = Enrollment(*projection_->runner(), "two_step", "u:u-1");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->flow_version(), 2u);
+  EXPECT_EQ(e->current_step(), "t2");
+  clock_.AdvanceMs(2LL * 24 * 3600 * 1000);
+  ASSERT_THAT(log_->AppendClockTick(ShardId(0)).status(), IsOk());
+  ASSERT_THAT(projection_->CatchUpAll(), IsOk());
+  EXPECT_THAT(SentContent(Outbox()), ElementsAre("A", "C"));
+  EXPECT_EQ(Enrollment(*projection_->runner(), "two_step", "u:u-1")->status(),
+            v1::FlowEnrollment::COMPLETED);
+}
+
+TEST_F(LeadFoldTest, NewFlowVersionLetsWaitingLeadsFinishOnTheOld) {
+  PublishToShards(TwoStepFlow(1, ""), 1);
+  Ingest({Fact("e1", "u-1", "Content Downloaded", R"("content_id":"x")")});
+  PublishToShards(TwoStepFlow(2, ""), 1);
+  Ingest({Fact("e2", "u-2", "Content Downloaded", R"("content_id":"x")")});
+  EXPECT_EQ(Enrollment(*projection_->runner(), "two_step", "u:u-1")->flow_version(), 1u);
+  EXPECT_EQ(Enrollment(*projection_->runner(), "two_step", "u:u-2")->flow_version(), 2u);
+  clock_.AdvanceMs(2LL * 24 * 3600 * 1000);
+  ASSERT_THAT(log_->AppendClockTick(ShardId(0)).status(), IsOk());
+  ASSERT_THAT(projection_->CatchUpAll(), IsOk());
+  // u-1 finished v1 (A then B); u-2 ran v2 (C only).
+  EXPECT_THAT(SentContent(Outbox()), ElementsAre("A", "B", "C"));
+}
+
 TEST_F(LeadFoldTest, RebuildOfARealisticWorkloadIsIdenticalAndSwitches) {
   // The demo's workload with the example definitions, ingested in pieces
   // with restarts in between, then rebuilt from sequence 0.
