@@ -251,6 +251,37 @@ inline constexpr int64_t kFlowTimeMsMax = 253'402'300'799'999;
 static_assert(kNurtureSendsMax >= 1, "a cap of one send must be enforceable");
 static_assert(kFlowWaitMsMin < kFlowWaitMsMax);
 
+// --- projections/revenue: revenue ops rules (recycling, SLAs, stale records) ---
+// Largest rules definition (text and serialized).
+inline constexpr size_t kRevenueRulesBytesMax = 128 * 1024;
+// Longest rule, definition, stage, reason, flow, queue, template id.
+inline constexpr size_t kRevenueIdBytesMax = 64;
+// Recycle rules, SLAs, rejection rules per definition; stages per rule;
+// reason codes per rejection rule; stop facts per SLA.
+inline constexpr int kRevenueRecycleRulesMax = 64;
+inline constexpr int kRevenueSlasMax = 32;
+inline constexpr int kRevenueRejectionRulesMax = 64;
+inline constexpr int kRevenueStagesPerRuleMax = 32;
+inline constexpr int kRevenueReasonsPerRuleMax = 32;
+inline constexpr int kRevenueSlaStopFactsMax = 8;
+// Shortest and longest stall / stage age / cool-down / re-contact / stale
+// duration, ms.
+inline constexpr int64_t kRevenueDurationMsMin = 60'000;
+inline constexpr int64_t kRevenueDurationMsMax = 366LL * 24 * 3600 * 1000;
+// Longest SLA target, working ms (one AddWorkingMs call).
+inline constexpr int64_t kRevenueSlaWorkingMsMax = 366LL * 24 * 3600 * 1000;
+// Highest RecyclePolicy.recycles_max.
+inline constexpr uint32_t kRevenueRecyclesMaxCeiling = 100;
+// SLA clocks kept per lead (open + most recent closed; open are never dropped).
+inline constexpr int kRevenueSlaClocksKeptMax = 48;
+
+static_assert(kRevenueSlaWorkingMsMax <= kCalendarWorkingMsMax,
+              "an SLA target must be addable by one BusinessCalendarClock call");
+static_assert(kRevenueSlaClocksKeptMax >= kRevenueSlasMax,
+              "every open clock of a lead (one per SLA at most) must be kept");
+static_assert(kRevenueRulesBytesMax <= kDefinitionBytesMax);
+static_assert(kRevenueDurationMsMin < kRevenueDurationMsMax);
+
 }  // namespace leadlog
 
 #endif  // LEADLOG_ENGINE_LIMITS_H_
