@@ -78,23 +78,36 @@ absl::StatusOr<std::vector<std::string>> LeadFold::FlowsInForce(ProjectionTxn& t
 absl::StatusOr<const FlowEngine*> LeadFold::EngineFor(ProjectionTxn& txn, absl::string_view flow_id,
                                                       uint32_t version) {
   // The version in force, or an older one from the history (FINISH_ON_OLD).
+  // Engines are cached by the definition record's bytes: the record is
+  // parsed only when an engine is compiled.
   ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                    txn.Get(absl::StrCat("d/f/nurture_flow/", flow_id)));
-  v1::DefinitionRecord record;
-  if (bytes.has_value() && record.ParseFromString(*bytes) &&
-      (version == 0 || record.definition().nurture_flow().version() == version)) {
-    // in force
-  } else {
-    ASSIGN_OR_RETURN(bytes, txn.Get(absl::StrCat(kDefinitionHistoryPrefix, "nurture_flow/", flow_id,
-                                                 "/", BigEndian32(version))));
-    if (!bytes.has_value() || !record.ParseFromString(*bytes)) return nullptr;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (attempt == 1) {
+      if (version == 0) return nullptr;
+      ASSIGN_OR_RETURN(bytes, txn.Get(absl::StrCat(kDefinitionHistoryPrefix, "nurture_flow/",
+                                                   flow_id, "/", BigEndian32(version))));
+    }
+    if (!bytes.has_value()) continue;
+    const FlowEngine* engine = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = flow_engines_.find(*bytes);
+      if (it != flow_engines_.end()) engine = it->second.get();
+    }
+    if (engine == nullptr) {
+      v1::DefinitionRecord record;
+      if (!record.ParseFromString(*bytes)) {
+        return absl::DataLossError(absl::StrCat("lead projection: flow definition ", flow_id));
+      }
+      ASSIGN_OR_RETURN(std::unique_ptr<FlowEngine> compiled,
+                       FlowEngine::Create(record.definition().nurture_flow()));
+      absl::MutexLock lock(&mu_);
+      engine = flow_engines_.emplace(*bytes, std::move(compiled)).first->second.get();
+    }
+    if (version == 0 || engine->flow().version() == version) return engine;
   }
-  absl::MutexLock lock(&mu_);
-  auto it = flow_engines_.find(*bytes);
-  if (it != flow_engines_.end()) return it->second.get();
-  ASSIGN_OR_RETURN(std::unique_ptr<FlowEngine> engine,
-                   FlowEngine::Create(record.definition().nurture_flow()));
-  return flow_engines_.emplace(*bytes, std::move(engine)).first->second.get();
+  return nullptr;
 }
 
 absl::StatusOr<const SendGate*> LeadFold::GateInForce(ProjectionTxn& txn) {
