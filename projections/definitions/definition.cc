@@ -17,11 +17,13 @@
 #include "absl/strings/str_join.h"
 #include "engine/limits.h"
 #include "engine/status_macros.h"
+#include "projections/calendar/business_calendar.h"
 #include "projections/definition_text.h"
 #include "projections/definitions/owner_routing.h"
 #include "projections/flows/conditions.h"
 #include "projections/flows/flow_engine.h"
 #include "projections/lifecycle/lifecycle_model.h"
+#include "projections/revenue/revenue_engine.h"
 #include "projections/scoring/scoring_model.h"
 
 namespace leadlog {
@@ -36,7 +38,8 @@ constexpr size_t kFlowIdBytesMax = 64;
 // longest bounded id + ":v" + uint32.
 constexpr size_t kDefinitionEventIdBytesMax =
     11 + 18 + 1 +
-    std::max({kScoringIdBytesMax, kLifecycleIdBytesMax, kRoutingIdBytesMax, kFlowIdBytesMax}) + 2 +
+    std::max({kScoringIdBytesMax, kLifecycleIdBytesMax, kRoutingIdBytesMax, kFlowIdBytesMax,
+              kRevenueIdBytesMax, kCalendarIdBytesMax}) + 2 +
     10;
 static_assert(kDefinitionEventIdBytesMax <= kIdBytesMax,
               "a definition event id must be a valid event id");
@@ -71,13 +74,21 @@ const std::vector<KindKeys>& Kinds() {
       {v1::Definition::kNurtureGovernance,
        "nurture_governance",
        {"caps", "quiet_hours", "quietHours"}},
+      {v1::Definition::kRevenueRules,
+       "revenue_rules",
+       {"recycle_rules", "recycleRules", "recycle_policy", "recyclePolicy", "rejection", "slas",
+        "stale_record", "staleRecord", "calendar_id", "calendarId"}},
+      {v1::Definition::kBusinessCalendar,
+       "business_calendar",
+       {"windows", "holidays", "time_zone", "timeZone"}},
   };
   return *kinds;
 }
 
 constexpr absl::string_view kEnvelopeKeys[] = {
     "scoring_model", "scoringModel", "lifecycle_model", "lifecycleModel",     "owner_routing",
-    "ownerRouting",  "nurture_flow", "nurtureFlow",     "nurture_governance", "nurtureGovernance"};
+    "ownerRouting",  "nurture_flow", "nurtureFlow",     "nurture_governance", "nurtureGovernance",
+    "revenue_rules", "revenueRules", "business_calendar", "businessCalendar"};
 
 // The kind of a bare model from its keys; InvalidArgument when none or
 // several kinds' keys are present.
@@ -96,8 +107,9 @@ absl::StatusOr<v1::Definition::KindCase> BareKind(const google::protobuf::Struct
   if (found.empty()) {
     return absl::InvalidArgumentError(
         "definition: cannot tell the kind; wrap the model as {\"scoring_model\": {...}}, "
-        "{\"lifecycle_model\": {...}}, {\"owner_routing\": {...}}, {\"nurture_flow\": {...}} "
-        "or {\"nurture_governance\": {...}}");
+        "{\"lifecycle_model\": {...}}, {\"owner_routing\": {...}}, {\"nurture_flow\": {...}}, "
+        "{\"nurture_governance\": {...}}, {\"revenue_rules\": {...}} or "
+        "{\"business_calendar\": {...}}");
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "definition: keys of several kinds: ", absl::StrJoin(found, ", "), "; wrap the model"));
@@ -133,6 +145,12 @@ absl::Status ParseJson(absl::string_view text, v1::Definition* d) {
     case v1::Definition::kNurtureGovernance:
       return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax,
                                  "nurture governance", d->mutable_nurture_governance());
+    case v1::Definition::kRevenueRules:
+      return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax,
+                                 "revenue rules", d->mutable_revenue_rules());
+    case v1::Definition::kBusinessCalendar:
+      return ParseDefinitionText(text, DefinitionSyntax::kJson, kDefinitionBytesMax,
+                                 "business calendar", d->mutable_business_calendar());
     case v1::Definition::KIND_NOT_SET:
       break;
   }
@@ -174,6 +192,10 @@ absl::Status ValidateKind(const v1::Definition& d) {
       return Prefixed("nurture_flow", ValidateNurtureFlow(d.nurture_flow()));
     case v1::Definition::kNurtureGovernance:
       return Prefixed("nurture_governance", ValidateGovernance(d.nurture_governance()));
+    case v1::Definition::kRevenueRules:
+      return Prefixed("revenue_rules", ValidateRevenueOpsRules(d.revenue_rules()));
+    case v1::Definition::kBusinessCalendar:
+      return Prefixed("business_calendar", ValidateBusinessCalendar(d.business_calendar()));
     case v1::Definition::KIND_NOT_SET:
       break;
   }
@@ -242,6 +264,10 @@ std::string DefinitionId(const v1::Definition& d) {
       return d.nurture_flow().id();
     case v1::Definition::kNurtureGovernance:
       return d.nurture_governance().id();
+    case v1::Definition::kRevenueRules:
+      return d.revenue_rules().id();
+    case v1::Definition::kBusinessCalendar:
+      return d.business_calendar().id();
     case v1::Definition::KIND_NOT_SET:
       break;
   }
@@ -260,6 +286,10 @@ uint32_t DefinitionVersion(const v1::Definition& d) {
       return d.nurture_flow().version();
     case v1::Definition::kNurtureGovernance:
       return d.nurture_governance().version();
+    case v1::Definition::kRevenueRules:
+      return d.revenue_rules().version();
+    case v1::Definition::kBusinessCalendar:
+      return d.business_calendar().version();
     case v1::Definition::KIND_NOT_SET:
       break;
   }

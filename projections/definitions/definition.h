@@ -40,7 +40,9 @@ namespace leadlog {
 //     owner routing; rules / decay / grade / total_cap -> scoring model;
 //     steps / triggers / streams / entry_filter / suppression / goal /
 //     exit_criteria / reenrollment / migration -> nurture flow; caps /
-//     quiet_hours -> nurture governance (examples/*.json and
+//     quiet_hours -> nurture governance; recycle_rules / recycle_policy /
+//     rejection / slas / stale_record / calendar_id -> revenue rules;
+//     windows / holidays / time_zone -> business calendar (examples/*.json and
 //     examples/flows/*.json are bare models);
 //   - protobuf text format of the envelope (`owner_routing { id: "..." }`).
 // JSON is text whose first non-blank character is '{'. Errors:
@@ -62,7 +64,7 @@ absl::StatusOr<v1::Definition> ParseDefinition(absl::string_view text);
 absl::Status ValidateDefinition(const v1::Definition& d);
 
 // "scoring_model" | "lifecycle_model" | "owner_routing" | "nurture_flow" |
-// "nurture_governance"; "" when unset.
+// "nurture_governance" | "revenue_rules" | "business_calendar"; "" when unset.
 std::string DefinitionKind(const v1::Definition& d);
 // The id and version of the kind that is set ("" and 0 when unset).
 std::string DefinitionId(const v1::Definition& d);

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "projections/lifecycle/lifecycle_model.h"
+#include "projections/revenue/revenue_engine.h"
 
 namespace leadlog {
 namespace {
@@ -257,6 +258,55 @@ TEST(ParseDefinition, FlowSizeIsBoundedByTheDefinitionLimit) {
   at_limit.push_back(' ');
   EXPECT_THAT(ParseDefinition(at_limit),
               StatusIs(absl::StatusCode::kResourceExhausted, StartsWith("definition: ")));
+}
+
+TEST(ParseDefinition, ExampleRevenueRulesAndCalendarAreDetectedByTheirKeys) {
+  auto rules = ParseDefinition(ReadExample("revenue_rules.json"));
+  ASSERT_OK(rules);
+  EXPECT_EQ(DefinitionKind(*rules), "revenue_rules");
+  EXPECT_EQ(DefinitionEventId(*rules), "definition:revenue_rules:revenue_ops:v1");
+  EXPECT_EQ(rules->revenue_rules().slas_size(), 2);
+  auto calendar = ParseDefinition(ReadExample("business_calendar.json"));
+  ASSERT_OK(calendar);
+  EXPECT_EQ(DefinitionKind(*calendar), "business_calendar");
+  EXPECT_EQ(DefinitionEventId(*calendar), "definition:business_calendar:berlin_office:v1");
+  // The rules count on the example calendar and fit the example model.
+  EXPECT_EQ(rules->revenue_rules().calendar_id(), calendar->business_calendar().id());
+  auto lifecycle = ParseDefinition(ReadExample("lifecycle_model.json"));
+  ASSERT_OK(lifecycle);
+  EXPECT_OK(CheckRevenueRulesAgainstLifecycle(rules->revenue_rules(), lifecycle->lifecycle_model()));
+  EXPECT_OK(CheckRevenueRulesAgainstLifecycle(rules->revenue_rules(), DefaultLifecycleModel()));
+}
+
+TEST(ParseDefinition, RevenueRulesAndCalendarEnvelopesInJsonAndTextFormat) {
+  auto json = ParseDefinition(J("{'revenue_rules':{'id':'r','version':2,'slas':[{'id':'s',"
+                                "'stage':'mql','stop_on':['SALES_FACT_KIND_LEAD_ACCEPTED'],"
+                                "'target_working_ms':3600000,'on_breach':['ESCALATE']}]}}"));
+  ASSERT_OK(json);
+  EXPECT_EQ(DefinitionEventId(*json), "definition:revenue_rules:r:v2");
+  auto text = ParseDefinition(
+      "business_calendar { id: \"c\" version: 1 time_zone: \"UTC\" windows { days: \"monday\" "
+      "start: \"09:00\" end: \"17:00\" } }");
+  ASSERT_OK(text);
+  EXPECT_EQ(DefinitionKind(*text), "business_calendar");
+}
+
+TEST(ValidateDefinition, DispatchesRevenueRulesAndCalendarWithTheirKind) {
+  auto rules = ParseDefinition(ReadExample("revenue_rules.json"));
+  ASSERT_OK(rules);
+  v1::Definition bad = *rules;
+  bad.mutable_revenue_rules()->mutable_slas(0)->set_warn_before_working_ms(
+      bad.revenue_rules().slas(0).target_working_ms());
+  EXPECT_THAT(ValidateDefinition(bad), StatusIs(kInvalid, StartsWith("revenue_rules.slas[0].")));
+  v1::Definition no_version = *rules;
+  no_version.mutable_revenue_rules()->set_version(0);
+  EXPECT_THAT(ValidateDefinition(no_version), StatusIs(kInvalid, StartsWith("revenue_rules.")));
+  auto calendar = ParseDefinition(ReadExample("business_calendar.json"));
+  ASSERT_OK(calendar);
+  v1::Definition bad_calendar = *calendar;
+  bad_calendar.mutable_business_calendar()->set_time_zone("Nowhere/Atlantis");
+  EXPECT_THAT(ValidateDefinition(bad_calendar),
+              StatusIs(kInvalid, StartsWith("business_calendar")));
 }
 
 TEST(ValidateDefinition, DispatchesFlowAndGovernanceWithTheirKind) {
