@@ -132,6 +132,13 @@ class FlowEngine {
   absl::Status OnRecord(const FlowContext& ctx, const v1::LeadState& before, v1::LeadState* lead,
                         std::optional<v1::FlowEnrollment>* enrollment, FlowEffects* effects) const;
 
+  // Enrolls the lead without a trigger (a request from another part of the
+  // projection, e.g. a recycle: journey "enrolled by <why>") when it is not
+  // active in the flow and the entry filter, suppression and re-enrollment
+  // policy allow it (else the "not_enrolled:*" stat).
+  absl::Status Enroll(const FlowContext& ctx, absl::string_view why, v1::LeadState* lead,
+                      std::optional<v1::FlowEnrollment>* enrollment, FlowEffects* effects) const;
+
   // The enrollment's timer fell due: continue from the waiting step (wait
   // done, wait-for-event timeout, next stream piece, deferred send).
   absl::Status OnTimer(const FlowContext& ctx, v1::LeadState* lead,

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -264,12 +265,54 @@ absl::Status LeadFold::RunFlows(ShardId shard, const v1::LogRecord& record, Proj
   return absl::OkStatus();
 }
 
+absl::Status LeadFold::EnrollInFlow(ShardId shard, const v1::LogRecord& record,
+                                    ProjectionTxn& txn, TimerIndex& timers,
+                                    const std::string& flow_id, absl::string_view why,
+                                    v1::LeadState* lead) {
+  ASSIGN_OR_RETURN(std::vector<std::string> flow_ids, FlowsInForce(txn));
+  if (std::find(flow_ids.begin(), flow_ids.end(), flow_id) == flow_ids.end()) {
+    return absl::OkStatus();  // not in force: nothing to enroll in
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   txn.Get(EnrollmentKey(flow_id, lead->lead_key())));
+  std::optional<v1::FlowEnrollment> enrollment;
+  if (bytes.has_value()) {
+    enrollment.emplace();
+    if (!enrollment->ParseFromString(*bytes)) {
+      return absl::DataLossError(absl::StrCat("lead projection: undecodable enrollment ", flow_id,
+                                              "/", lead->lead_key()));
+    }
+  }
+  ASSIGN_OR_RETURN(const FlowEngine* engine, EngineFor(txn, flow_id, 0));
+  if (engine == nullptr) return absl::OkStatus();
+  FlowContext ctx;
+  RETURN_IF_ERROR(MakeFlowContext(record, txn, &ctx));
+  FlowEffects effects;
+  RETURN_IF_ERROR(engine->Enroll(ctx, why, lead, &enrollment, &effects));
+  if (!enrollment.has_value()) {
+    // Not enrolled and never was: only the "not_enrolled:*" stats.
+    for (const auto& [stat, delta] : effects.stats) {
+      const std::string key = FlowStatKey(flow_id, stat);
+      ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(key));
+      const int64_t value = (old.has_value() ? DecodeFlowStat(*old) : 0) + delta;
+      txn.Put(key, BigEndian64(static_cast<uint64_t>(value)));
+    }
+    return absl::OkStatus();
+  }
+  return ApplyFlowEffects(shard, record, flow_id, engine, effects, txn, timers, lead,
+                          &*enrollment);
+}
+
 absl::Status LeadFold::FireDueTimers(ShardId shard, const v1::LogRecord& record,
                                      ProjectionTxn& txn) {
   TimerIndex timers(txn);
   while (true) {
     ASSIGN_OR_RETURN(std::optional<Timer> timer, timers.PopDue(record.log_time_ms()));
     if (!timer.has_value()) return absl::OkStatus();
+    if (absl::StartsWith(timer->id, "rev/")) {
+      RETURN_IF_ERROR(FireRevenueTimer(shard, record, txn, timers, *timer));
+      continue;
+    }
     std::vector<std::string> parts = absl::StrSplit(timer->payload, absl::MaxSplits('\n', 1));
     if (parts.size() != 2) {
       return absl::DataLossError(absl::StrCat("lead projection: timer ", timer->id, " payload"));

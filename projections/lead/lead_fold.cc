@@ -23,6 +23,7 @@
 #include "projections/lifecycle/lifecycle.h"
 #include "projections/lifecycle/lifecycle_model.h"
 #include "projections/lifecycle/merge.h"
+#include "projections/revenue/revenue_engine.h"
 #include "projections/scoring/merge.h"
 #include "projections/scoring/scorer.h"
 
@@ -300,6 +301,16 @@ absl::Status LeadFold::ApplyDefinition(ShardId shard, const v1::LogRecord& recor
         DefinitionVersion(in_force->definition()) >= version) {
       entry.set_why(absl::StrCat("version ", version, " is not above version ",
                                  DefinitionVersion(in_force->definition()), " in force"));
+    } else if (kind == "revenue_rules") {
+      // Stage ids are checked against the lifecycle model in force now.
+      ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
+      absl::Status matches =
+          CheckRevenueRulesAgainstLifecycle(definition.revenue_rules(), lifecycle->model());
+      if (matches.ok()) {
+        entry.set_accepted(true);
+      } else {
+        entry.set_why(absl::StrCat("revenue_rules: ", matches.message()));
+      }
     } else {
       entry.set_accepted(true);
     }
@@ -488,6 +499,8 @@ absl::Status LeadFold::Merge(const v1::LogRecord& record, const std::string& via
   merge->set_sequence(record.sequence());
   merge->set_log_time_ms(record.log_time_ms());
   while (lead->merges_size() > kLeadMergesMax) lead->mutable_merges()->DeleteSubrange(0, 1);
+  // The survivor keeps its revenue state; the absorbed lead's clocks end.
+  RETURN_IF_ERROR(CancelRevenueTimers(txn, absorbed));
   return MergeEnrollments(ShardId(0), record, absorbed, txn, lead);
 }
 
@@ -553,6 +566,7 @@ absl::Status LeadFold::ApplyEvent(ShardId shard, const v1::LogRecord& record, Pr
   }
   if (outcome.handoff_due) RETURN_IF_ERROR(HandOff(shard, record, outcome.handoff_cause, txn, &lead));
   if (before.has_value()) RETURN_IF_ERROR(RunFlows(shard, record, txn, *before, &lead));
+  RETURN_IF_ERROR(RunRevenue(shard, record, txn, &lead));
   MarkDirty(txn, lead.lead_key());
   return absl::OkStatus();
 }

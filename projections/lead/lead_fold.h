@@ -18,6 +18,8 @@
 //   "o/..."                            outbox actions (engine/outbox.h)
 //   "d/f/nurture_flow/<id>", "d/flows", "e/<flow>/<lead>", "fs/<flow>/<stat>",
 //   "t/..."                            nurture (lead_flows.cc)
+//   "d/f/revenue_rules", "d/f/business_calendar", "rs/<counter>",
+//   "rm/<metric>", "t/..." ids "rev/..."  revenue (lead_revenue.cc)
 //
 // Pure and deterministic: Apply depends only on the record and the state
 // read through the txn; values are serialized deterministically. The
@@ -61,8 +63,12 @@ class OwnerRouter;
 class FlowEngine;
 class SendGate;
 class TimerIndex;
+class RevenueEngine;
 struct FlowContext;
 struct FlowEffects;
+struct RevenueContext;
+struct RevenueEffects;
+struct Timer;
 
 inline constexpr absl::string_view kLeadProjectionName = "lead";
 // Bump when Apply computes something different for the same records.
@@ -83,6 +89,17 @@ std::string SerializeDeterministic(const google::protobuf::Message& message);
 std::string FlowEnrollmentKey(absl::string_view flow_id, absl::string_view lead_key);
 std::string FlowStatKey(absl::string_view flow_id, absl::string_view stat);
 int64_t DecodeFlowStat(absl::string_view value);
+
+// Revenue report keys (lead_revenue.cc): per-shard counters named as
+// RevenueEffects::counters ("rs/<counter>", BE64) and the latest
+// kRevenueSamplesKept samples of each metric ("rm/<metric>", BE64 each).
+inline constexpr absl::string_view kRevenueCounterPrefix = "rs/";
+inline constexpr absl::string_view kRevenueSamplesPrefix = "rm/";
+inline constexpr size_t kRevenueSamplesKept = 512;
+std::string RevenueCounterKey(absl::string_view counter);
+std::string RevenueSamplesKey(absl::string_view metric);
+int64_t DecodeRevenueCounter(absl::string_view value);
+std::vector<int64_t> DecodeRevenueSamples(absl::string_view value);
 
 namespace lead_internal {
 // Changes the owner and records it in owner_history (bounded).
@@ -149,6 +166,25 @@ class LeadFold final : public ProjectionFold {
                                 const v1::LeadState& absorbed, ProjectionTxn& txn,
                                 v1::LeadState* lead);
 
+  // Enrolls the lead in flow `flow_id` when it is in force (FlowEngine::Enroll).
+  absl::Status EnrollInFlow(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
+                            TimerIndex& timers, const std::string& flow_id, absl::string_view why,
+                            v1::LeadState* lead);
+  // Revenue (lead_revenue.cc).
+  absl::StatusOr<const RevenueEngine*> RevenueInForce(ProjectionTxn& txn);
+  absl::Status ReassignToQueue(const v1::LogRecord& record, ProjectionTxn& txn,
+                               const std::string& queue_id, const std::string& cause,
+                               v1::LeadState* lead);
+  absl::Status ApplyRevenueEffects(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
+                                   TimerIndex& timers, const RevenueEngine& engine,
+                                   const RevenueContext& ctx, RevenueEffects effects,
+                                   v1::LeadState* lead);
+  absl::Status RunRevenue(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
+                          v1::LeadState* lead);
+  absl::Status FireRevenueTimer(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
+                                TimerIndex& timers, const Timer& timer);
+  absl::Status CancelRevenueTimers(ProjectionTxn& txn, const v1::LeadState& absorbed);
+
   absl::Status HandOff(ShardId shard, const v1::LogRecord& record,
                        const v1::TransitionCause& cause, ProjectionTxn& txn, v1::LeadState* lead);
 
@@ -159,6 +195,10 @@ class LeadFold final : public ProjectionFold {
   absl::flat_hash_map<std::string, std::unique_ptr<OwnerRouter>> routers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<FlowEngine>> flow_engines_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<SendGate>> gates_ ABSL_GUARDED_BY(mu_);
+  // By rules bytes + '\0' + calendar bytes; null = rules inactive (their
+  // calendar is not in force).
+  absl::flat_hash_map<std::string, std::unique_ptr<RevenueEngine>> revenue_engines_
+      ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Lifecycle> default_lifecycle_;
   absl::Mutex chunks_mu_;
   absl::flat_hash_map<const ProjectionTxn*, std::unique_ptr<ChunkLeads>> chunks_

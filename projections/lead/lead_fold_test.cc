@@ -478,13 +478,206 @@ TEST_F(LeadFoldTest, NewFlowVersionLetsWaitingLeadsFinishOnTheOld) {
   EXPECT_THAT(SentContent(Outbox()), ElementsAre("A", "B", "C"));
 }
 
+
+// --- revenue rules (examples/revenue_rules.json on examples/business_calendar.json)
+
+constexpr int64_t kHour = 60 * kMinute;
+constexpr int64_t kDay = 24 * kHour;
+
+std::vector<v1::Action> OfType(const std::vector<v1::Action>& actions, const std::string& type) {
+  std::vector<v1::Action> out;
+  for (const v1::Action& a : actions) {
+    if (a.type() == type) out.push_back(a);
+  }
+  return out;
+}
+
+class RevenueFoldTest : public LeadFoldTest {
+ protected:
+  // Scoring, routing, the calendar and the revenue rules; then u-1 becomes an
+  // MQL owned by ent-1 on 2026-01-01 (a holiday: the clocks start on Friday
+  // 2 January at 09:00 Berlin, 08:00 UTC).
+  void MqlLead(bool with_flows = false) {
+    PublishToShards(Load("business_calendar.json"), 1);
+    PublishToShards(Load("revenue_rules.json"), 1);
+    if (with_flows) {
+      // The example stream without its entry filter (score <= 60): the
+      // enterprise lead keeps 60 points after the recycle halves its score.
+      v1::Definition stream = Load("flows/early_stage_stream.json");
+      stream.mutable_nurture_flow()->clear_entry_filter();
+      PublishToShards(stream, 1);
+    }
+    Ingest({DefinitionLine(SmallScoring()), DefinitionLine(SmallRouting()),
+            Identify("e1", "anon-1", "u-1", 5000), Page("e2", "anon-1", "u-1", "/pricing"),
+            Page("e3", "anon-1", "u-1", "/pricing"), Page("e4", "anon-1", "u-1", "/pricing")});
+    ASSERT_EQ(Get("u-1").lifecycle().current_stage(), "mql");
+  }
+
+  void Tick(int64_t advance_ms) {
+    clock_.AdvanceMs(advance_ms);
+    ASSERT_THAT(log_->AppendClockTick(ShardId(0)).status(), IsOk());
+    ASSERT_THAT(projection_->CatchUpAll(), IsOk());
+  }
+
+  int64_t Counter(const std::string& name) {
+    absl::StatusOr<std::optional<std::string>> v =
+        projection_->runner()->Get(ShardId(0), RevenueCounterKey(name));
+    EXPECT_THAT(v.status(), IsOk());
+    return v.ok() && v->has_value() ? DecodeRevenueCounter(**v) : 0;
+  }
+
+  const v1::SlaClock* Clock(const v1::LeadState& lead, const std::string& sla) {
+    for (const v1::SlaClock& c : lead.revenue().sla_clocks()) {
+      if (c.sla_id() == sla) return &c;
+    }
+    return nullptr;
+  }
+};
+
+TEST_F(RevenueFoldTest, RulesAreAcceptedAgainstTheModelInForce) {
+  MqlLead();
+  absl::StatusOr<std::vector<v1::DefinitionRecord>> defs =
+      ListDefinitions(*projection_->runner(), ShardId(0));
+  ASSERT_THAT(defs.status(), IsOk());
+  int accepted = 0;
+  for (const v1::DefinitionRecord& d : *defs) {
+    if (d.definition().has_revenue_rules() || d.definition().has_business_calendar()) {
+      EXPECT_TRUE(d.accepted()) << d.why();
+      ++accepted;
+    }
+  }
+  EXPECT_EQ(accepted, 2);
+}
+
+TEST_F(RevenueFoldTest, SlaBreachAfterDowntimeFiresOnTheFirstTickInDueOrder) {
+  MqlLead();
+  v1::LeadState lead = Get("u-1");
+  const v1::SlaClock* clock = Clock(lead, "mql_accept");
+  ASSERT_NE(clock, nullptr);
+  EXPECT_EQ(clock->status(), v1::SlaClock::OPEN);
+  // 8 working hours from Friday 09:00 Berlin: 17:00 Berlin = 16:00 UTC;
+  // the warning 2 working hours before.
+  EXPECT_EQ(clock->breach_due_ms(), kT0 + kDay + 16 * kHour);
+  EXPECT_EQ(clock->warn_due_ms(), kT0 + kDay + 14 * kHour);
+  EXPECT_EQ(Counter("sla_open:mql_accept:ent-1:mql"), 1);
+  // Down over the weekend: one tick afterwards fires the warning, then the
+  // breach (escalation), in due order.
+  Reopen();
+  Tick(4 * kDay);
+  std::vector<v1::Action> actions = Outbox();
+  std::vector<std::string> types;
+  for (const v1::Action& a : actions) {
+    if (a.has_revenue()) types.push_back(a.type());
+  }
+  EXPECT_THAT(types, ElementsAre("sla_warning", "sla_breach_escalation"));
+  std::vector<v1::Action> escalations = OfType(actions, "sla_breach_escalation");
+  ASSERT_EQ(escalations.size(), 1u);
+  EXPECT_EQ(escalations[0].revenue().recipient(), "sales_manager");
+  EXPECT_EQ(escalations[0].revenue().due_ms(), kT0 + kDay + 16 * kHour);
+  lead = Get("u-1");
+  clock = Clock(lead, "mql_accept");
+  ASSERT_NE(clock, nullptr);
+  EXPECT_EQ(clock->status(), v1::SlaClock::BREACHED);
+  EXPECT_EQ(Counter("sla_breached:mql_accept:ent-1:mql"), 1);
+  EXPECT_EQ(Counter("sla_open:mql_accept:ent-1:mql"), 0);
+}
+
+TEST_F(RevenueFoldTest, SlaMetWhenLeadAcceptedArrivesInTime) {
+  MqlLead();
+  clock_.SetMs(kT0 + kDay + 10 * kHour);  // Friday 11:00 Berlin: 2 working hours
+  Ingest({Fact("f1", "u-1", "Lead Accepted", "")});
+  v1::LeadState lead = Get("u-1");
+  EXPECT_EQ(lead.lifecycle().current_stage(), "sal");
+  const v1::SlaClock* clock = Clock(lead, "mql_accept");
+  ASSERT_NE(clock, nullptr);
+  EXPECT_EQ(clock->status(), v1::SlaClock::MET);
+  EXPECT_EQ(clock->elapsed_working_ms(), 2 * kHour);
+  EXPECT_EQ(Counter("sla_met:mql_accept:ent-1:mql"), 1);
+  const v1::SlaClock* contact = Clock(lead, "sal_first_contact");
+  ASSERT_NE(contact, nullptr);
+  EXPECT_EQ(contact->status(), v1::SlaClock::OPEN);
+  absl::StatusOr<std::optional<std::string>> samples =
+      projection_->runner()->Get(ShardId(0), RevenueSamplesKey("time_to_accept"));
+  ASSERT_THAT(samples.status(), IsOk());
+  ASSERT_TRUE(samples->has_value());
+  EXPECT_THAT(DecodeRevenueSamples(**samples), ElementsAre(2 * kHour));
+  // Nothing breaches later.
+  Tick(2 * kHour);
+  EXPECT_TRUE(OfType(Outbox(), "sla_breach_escalation").empty());
+}
+
+TEST_F(RevenueFoldTest, SalBreachReassignsToTheNextOwnerOfTheQueue) {
+  MqlLead();
+  clock_.SetMs(kT0 + kDay + 10 * kHour);
+  Ingest({Fact("f1", "u-1", "Lead Accepted", "")});
+  Tick(10 * kDay);
+  v1::LeadState lead = Get("u-1");
+  const v1::SlaClock* contact = Clock(lead, "sal_first_contact");
+  ASSERT_NE(contact, nullptr);
+  EXPECT_EQ(contact->status(), v1::SlaClock::BREACHED);
+  EXPECT_EQ(lead.owner_id(), "smb-1");
+  EXPECT_EQ(lead.owner_history(lead.owner_history_size() - 1).cause(), "revenue:sal_first_contact");
+}
+
+TEST_F(RevenueFoldTest, StalledLeadIsRecycledWithReasonAndEnrolledInTheStream) {
+  MqlLead(/*with_flows=*/true);
+  clock_.SetMs(kT0 + kDay + 10 * kHour);
+  Ingest({Fact("f1", "u-1", "Lead Accepted", "")});
+  Tick(15 * kDay);
+  v1::LeadState lead = Get("u-1");
+  EXPECT_EQ(lead.lifecycle().current_stage(), "recycled");
+  const v1::StageTransition& t = lead.lifecycle().history(lead.lifecycle().history_size() - 1);
+  EXPECT_EQ(t.to_stage(), "recycled");
+  EXPECT_EQ(t.cause().rule_id(), "revenue:stalled_mql_sal");
+  EXPECT_EQ(lead.revenue().recycle().recycles(), 1u);
+  EXPECT_EQ(lead.revenue().recycle().last_reason(), "no_sales_contact");
+  EXPECT_EQ(lead.score_adjustment_milli(), -60'000);
+  EXPECT_EQ(Counter("recycles:no_sales_contact:sal"), 1);
+  EXPECT_EQ(OfType(Outbox(), "recycle_notice").size(), 1u);
+  std::optional<v1::FlowEnrollment> e =
+      Enrollment(*projection_->runner(), "early_stage_stream", lead.lead_key());
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->status(), v1::FlowEnrollment::ACTIVE);
+  EXPECT_EQ(e->enrollment_number(), 2u);
+  EXPECT_EQ(e->journey(0).what(), "enrolled by revenue recycle");
+}
+
+TEST_F(RevenueFoldTest, RejectionReasonsRecycleOrDisqualify) {
+  MqlLead();
+  clock_.SetMs(kT0 + kDay + 10 * kHour);
+  Ingest({Fact("f1", "u-1", "Lead Accepted", ""),
+          Identify("e5", "anon-2", "u-2", 5000), Page("e6", "anon-2", "u-2", "/pricing"),
+          Page("e7", "anon-2", "u-2", "/pricing"), Page("e8", "anon-2", "u-2", "/pricing"),
+          Fact("f2", "u-2", "Lead Accepted", "")});
+  Ingest({Fact("f3", "u-1", "Lead Rejected", R"("reason":"not_icp")"),
+          Fact("f4", "u-2", "Lead Rejected", R"("reason":"wrong_person")")});
+  EXPECT_EQ(Get("u-1").lifecycle().current_stage(), "disqualified");
+  v1::LeadState two = Get("u-2");
+  EXPECT_EQ(two.lifecycle().current_stage(), "recycled");
+  EXPECT_EQ(two.revenue().recycle().last_reason(), "wrong_person");
+  EXPECT_EQ(OfType(Outbox(), "owner_notification").size(), 1u);
+}
+
+TEST_F(RevenueFoldTest, StaleRecordReminderRepeatsWeekly) {
+  MqlLead();
+  clock_.SetMs(kT0 + kDay + 10 * kHour);
+  Ingest({Fact("f1", "u-1", "Lead Accepted", ""), Fact("f2", "u-1", "Lead Contacted", "")});
+  ASSERT_EQ(Get("u-1").lifecycle().current_stage(), "sql");
+  Tick(8 * kDay);
+  EXPECT_EQ(OfType(Outbox(), "stale_record_reminder").size(), 1u);
+  Tick(7 * kDay);
+  EXPECT_EQ(OfType(Outbox(), "stale_record_reminder").size(), 2u);
+  EXPECT_EQ(Get("u-1").revenue().stale().reminders(), 2u);
+}
+
 TEST_F(LeadFoldTest, RebuildOfARealisticWorkloadIsIdenticalAndSwitches) {
   // The demo's workload with the example definitions, ingested in pieces
   // with restarts in between, then rebuilt from sequence 0.
   for (const char* example :
        {"scoring_model.json", "lifecycle_model.json", "owner_routing.json",
         "flows/welcome_series.json", "flows/early_stage_stream.json",
-        "flows/late_stage_stream.json", "flows/webinar_follow_up.json", "flows/governance.json"}) {
+        "flows/late_stage_stream.json", "flows/webinar_follow_up.json", "flows/governance.json",
+        "business_calendar.json", "revenue_rules.json"}) {
     PublishToShards(Load(example), 4);
   }
   std::vector<std::string> lines;
@@ -513,7 +706,7 @@ TEST_F(LeadFoldTest, RebuildOfARealisticWorkloadIsIdenticalAndSwitches) {
   ASSERT_THAT(report.status(), IsOk());
   EXPECT_EQ(report->old_version, before);
   EXPECT_EQ(report->new_version, before + 1);
-  EXPECT_EQ(report->records, lines.size() + 8 * 4);
+  EXPECT_EQ(report->records, lines.size() + 10 * 4);
   EXPECT_TRUE(report->identical);
   ASSERT_EQ(report->shards.size(), 4u);
   for (const RebuildReport::Shard& s : report->shards) EXPECT_EQ(s.new_digest, s.old_digest);

@@ -1,0 +1,248 @@
+// The revenue part of the lead projection: the revenue ops rules and the
+// business calendar in force, and the effects of RevenueEngine (stall
+// recycling, rejection reasons, SLA clocks, stale reminders) applied in the
+// same chunk as the lead state (projections/revenue/README.md "Wiring").
+//
+// State keys (fold keys, see lead_fold.h):
+//   "d/f/revenue_rules", "d/f/business_calendar"   DefinitionRecord in force
+//   "t/..."          timers "rev/<kind>/..." (RevenueTimerId), payload the lead key
+//   "rs/<counter>"   BE64 two's-complement report counter (per shard), named
+//                    as RevenueEffects::counters
+//   "rm/<metric>"    the latest kRevenueSamplesKept samples of a metric, each
+//                    BE64 value_ms, oldest first (bounded)
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "engine/outbox.h"
+#include "engine/status_macros.h"
+#include "engine/timers.h"
+#include "projections/calendar/business_calendar.h"
+#include "projections/definitions/definition.h"
+#include "projections/definitions/owner_routing.h"
+#include "projections/lead/lead_fold.h"
+#include "projections/lifecycle/lifecycle.h"
+#include "projections/revenue/revenue_engine.h"
+
+namespace leadlog {
+namespace {
+
+// A stage change or reassignment makes the engine look again; its own
+// effects may change the lead again (a breach that returns the lead to
+// marketing): bounded.
+constexpr int kRevenueFollowUpsMax = 4;
+
+std::string BigEndian64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+uint64_t FromBigEndian64(absl::string_view s) {
+  uint64_t v = 0;
+  for (char c : s) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+}  // namespace
+
+std::string RevenueCounterKey(absl::string_view counter) {
+  return absl::StrCat(kRevenueCounterPrefix, counter);
+}
+std::string RevenueSamplesKey(absl::string_view metric) {
+  return absl::StrCat(kRevenueSamplesPrefix, metric);
+}
+int64_t DecodeRevenueCounter(absl::string_view value) {
+  return static_cast<int64_t>(FromBigEndian64(value));
+}
+std::vector<int64_t> DecodeRevenueSamples(absl::string_view value) {
+  std::vector<int64_t> out;
+  for (size_t i = 0; i + 8 <= value.size(); i += 8) {
+    out.push_back(static_cast<int64_t>(FromBigEndian64(value.substr(i, 8))));
+  }
+  return out;
+}
+
+absl::StatusOr<const RevenueEngine*> LeadFold::RevenueInForce(ProjectionTxn& txn) {
+  ASSIGN_OR_RETURN(std::optional<std::string> rules_bytes,
+                   txn.Get(DefinitionInForceKey("revenue_rules")));
+  if (!rules_bytes.has_value()) return nullptr;
+  ASSIGN_OR_RETURN(std::optional<std::string> calendar_bytes,
+                   txn.Get(DefinitionInForceKey("business_calendar")));
+  std::string cache_key = *rules_bytes;
+  cache_key.push_back('\0');
+  if (calendar_bytes.has_value()) cache_key += *calendar_bytes;
+  absl::MutexLock lock(&mu_);
+  auto it = revenue_engines_.find(cache_key);
+  if (it != revenue_engines_.end()) return it->second.get();
+  v1::DefinitionRecord rules;
+  if (!rules.ParseFromString(*rules_bytes)) {
+    return absl::DataLossError("lead projection: d/f/revenue_rules");
+  }
+  std::shared_ptr<const BusinessCalendarClock> clock;
+  const std::string& calendar_id = rules.definition().revenue_rules().calendar_id();
+  if (!calendar_id.empty() && calendar_bytes.has_value()) {
+    v1::DefinitionRecord calendar;
+    if (!calendar.ParseFromString(*calendar_bytes)) {
+      return absl::DataLossError("lead projection: d/f/business_calendar");
+    }
+    if (calendar.definition().business_calendar().id() == calendar_id) {
+      absl::StatusOr<std::unique_ptr<BusinessCalendarClock>> created =
+          BusinessCalendarClock::Create(calendar.definition().business_calendar());
+      if (created.ok()) clock = *std::move(created);
+    }
+  }
+  // Rules naming a calendar that is not in force do nothing until it is
+  // (cached as null, so the check is made once per pair of versions).
+  std::unique_ptr<RevenueEngine> engine;
+  if (calendar_id.empty() || clock != nullptr) {
+    absl::StatusOr<std::unique_ptr<RevenueEngine>> created =
+        RevenueEngine::Create(rules.definition().revenue_rules(), std::move(clock));
+    if (created.ok()) engine = *std::move(created);
+  }
+  return revenue_engines_.emplace(std::move(cache_key), std::move(engine)).first->second.get();
+}
+
+absl::Status LeadFold::ReassignToQueue(const v1::LogRecord& record, ProjectionTxn& txn,
+                                       const std::string& queue_id, const std::string& cause,
+                                       v1::LeadState* lead) {
+  ASSIGN_OR_RETURN(const OwnerRouter* router, RouterInForce(txn));
+  if (router == nullptr) return absl::OkStatus();
+  const v1::OwnerRouting& routing = router->routing();
+  for (const v1::OwnerQueue& queue : routing.queues()) {
+    if (queue.id() != queue_id || queue.owners_size() == 0) continue;
+    // The hand-off's per-queue round-robin counter.
+    const std::string counter_key = absl::StrCat("q/", routing.id(), "/", queue.id());
+    ASSIGN_OR_RETURN(std::optional<std::string> counter_bytes, txn.Get(counter_key));
+    const uint64_t counter = counter_bytes.has_value() ? FromBigEndian64(*counter_bytes) : 0;
+    txn.Put(counter_key, BigEndian64(counter + 1));
+    const std::string& owner =
+        queue.owners(static_cast<int>(counter % static_cast<uint64_t>(queue.owners_size())));
+    if (owner != lead->owner_id()) lead_internal::SetOwner(lead, owner, cause, record);
+    return absl::OkStatus();
+  }
+  return absl::OkStatus();  // no such queue in the routing in force
+}
+
+absl::Status LeadFold::ApplyRevenueEffects(ShardId shard, const v1::LogRecord& record,
+                                           ProjectionTxn& txn, TimerIndex& timers,
+                                           const RevenueEngine& engine, const RevenueContext& ctx,
+                                           RevenueEffects effects, v1::LeadState* lead) {
+  for (int round = 0;; ++round) {
+    for (const auto& [id, due] : effects.timers) {
+      if (due.has_value()) {
+        RETURN_IF_ERROR(timers.Schedule(*due, id, lead->lead_key()));
+      } else {
+        RETURN_IF_ERROR(timers.Cancel(id).status());
+      }
+    }
+    for (const v1::RevenueAction& a : effects.actions) {
+      v1::Action action;
+      action.set_sequence(record.sequence());
+      action.set_log_time_ms(record.log_time_ms());
+      action.set_lead_key(lead->lead_key());
+      action.set_type(a.type());
+      *action.mutable_revenue() = a;
+      RETURN_IF_ERROR(WriteAction(txn, shard, std::move(action)));
+    }
+    bool changed = false;
+    if (effects.stage_change.has_value()) {
+      ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
+      const std::string stage_before = lead->lifecycle().current_stage();
+      lead_internal::ApplyOpsStage(*lifecycle, record, effects.stage_change->stage,
+                                   effects.stage_change->reason,
+                                   absl::StrCat("revenue:", effects.stage_change->rule_id),
+                                   lead->mutable_lifecycle());
+      changed = lead->lifecycle().current_stage() != stage_before;
+    }
+    if (effects.score_change.has_value()) {
+      lead->set_score_adjustment_milli(lead->score_adjustment_milli() +
+                                       effects.score_change->delta_milli);
+    }
+    if (!effects.enroll_flow_id.empty()) {
+      RETURN_IF_ERROR(EnrollInFlow(shard, record, txn, timers, effects.enroll_flow_id,
+                                   "revenue recycle", lead));
+    }
+    if (effects.reassign.has_value()) {
+      const std::string owner_before = lead->owner_id();
+      RETURN_IF_ERROR(ReassignToQueue(record, txn, effects.reassign->queue,
+                                      absl::StrCat("revenue:", effects.reassign->sla_id), lead));
+      changed = changed || lead->owner_id() != owner_before;
+    }
+    for (const auto& [counter, delta] : effects.counters) {
+      if (delta == 0) continue;
+      const std::string key = RevenueCounterKey(counter);
+      ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(key));
+      const int64_t value = (old.has_value() ? DecodeRevenueCounter(*old) : 0) + delta;
+      txn.Put(key, BigEndian64(static_cast<uint64_t>(value)));
+    }
+    for (const RevenueSample& sample : effects.samples) {
+      const std::string key = RevenueSamplesKey(sample.metric);
+      ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(key));
+      std::string value = old.value_or("");
+      value += BigEndian64(static_cast<uint64_t>(sample.value_ms));
+      if (value.size() > 8 * kRevenueSamplesKept) {
+        value.erase(0, value.size() - 8 * kRevenueSamplesKept);  // oldest first
+      }
+      txn.Put(key, std::move(value));
+    }
+    if (!changed || round >= kRevenueFollowUpsMax) return absl::OkStatus();
+    effects = RevenueEffects();
+    RETURN_IF_ERROR(engine.OnLeadChanged(ctx, *lead, lead->mutable_revenue(), &effects));
+  }
+}
+
+absl::Status LeadFold::RunRevenue(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
+                                  v1::LeadState* lead) {
+  ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueInForce(txn));
+  if (engine == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
+  RevenueContext ctx;
+  ctx.record = &record;
+  ctx.now_ms = record.log_time_ms();
+  ctx.lifecycle = &lifecycle->model();
+  RevenueEffects effects;
+  RETURN_IF_ERROR(engine->OnRecord(ctx, *lead, lead->mutable_revenue(), &effects));
+  TimerIndex timers(txn);
+  return ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx, std::move(effects), lead);
+}
+
+absl::Status LeadFold::FireRevenueTimer(ShardId shard, const v1::LogRecord& record,
+                                        ProjectionTxn& txn, TimerIndex& timers,
+                                        const Timer& timer) {
+  absl::StatusOr<RevenueTimer> parsed = ParseRevenueTimerId(timer.id);
+  if (!parsed.ok()) return absl::OkStatus();  // not one we can read: dropped
+  ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueInForce(txn));
+  if (engine == nullptr) return absl::OkStatus();  // rules withdrawn: nothing fires
+  ASSIGN_OR_RETURN(v1::LeadState * lead, LoadLead(txn, timer.payload));
+  if (lead == nullptr) return absl::OkStatus();  // merged away
+  parsed->due_ms = timer.due_ms;
+  ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
+  RevenueContext ctx;
+  ctx.record = &record;
+  ctx.now_ms = record.log_time_ms();
+  ctx.lifecycle = &lifecycle->model();
+  RevenueEffects effects;
+  RETURN_IF_ERROR(engine->OnTimer(ctx, *parsed, *lead, lead->mutable_revenue(), &effects));
+  RETURN_IF_ERROR(
+      ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx, std::move(effects), lead));
+  MarkDirty(txn, lead->lead_key());
+  return absl::OkStatus();
+}
+
+absl::Status LeadFold::CancelRevenueTimers(ProjectionTxn& txn, const v1::LeadState& absorbed) {
+  TimerIndex timers(txn);
+  const std::string& key = absorbed.lead_key();
+  for (RevenueTimerKind kind :
+       {RevenueTimerKind::kStall, RevenueTimerKind::kStale, RevenueTimerKind::kRecontact}) {
+    RETURN_IF_ERROR(timers.Cancel(RevenueTimerId(kind, key)).status());
+  }
+  for (const v1::SlaClock& clock : absorbed.revenue().sla_clocks()) {
+    RETURN_IF_ERROR(
+        timers.Cancel(RevenueTimerId(RevenueTimerKind::kSla, key, clock.sla_id())).status());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace leadlog
