@@ -30,6 +30,9 @@ int Definitions(const Args& args);
 int Leads(const Args& args);
 int Rebuild(const Args& args);
 int LeadsJourney(const Args& args);
+int LeadsStalled(const Args& args);
+int Sla(const Args& args);
+int Recycle(const Args& args);
 int Actions(const Args& args);
 // `definitions list` (the `definitions` dispatcher calls it).
 int DefinitionsList(const Args& args);

@@ -1,4 +1,5 @@
 // Commands over the lead projection: leads get/why, rebuild, definitions list.
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -215,8 +216,9 @@ int Leads(const Args& argv) {
   if (verb == "get" || verb == "why") return LeadsGetOrWhy(verb, rest);
   if (verb == "list" || verb == "stages") return LeadsListOrStages(verb, rest);
   if (verb == "journey") return LeadsJourney(rest);
+  if (verb == "stalled") return LeadsStalled(rest);
   std::cerr << "leadlog leads: expected a subcommand: get ID [--json] | why ID | journey ID | list [--stage S] "
-               "[--owner O] | stages (each with --data-dir DIR)\n";
+               "[--owner O] | stages | stalled [--stage S] [--limit N] (each with --data-dir DIR)\n";
   return kExitUsage;
 }
 
@@ -282,7 +284,8 @@ int DefinitionsList(const Args& argv) {
     auto records = ListDefinitions(*runner, shard);
     if (!records.ok()) return Fail("definitions list", records.status());
     std::map<std::string, std::string> in_force_ids;  // kind -> "id/version"
-    for (const char* kind : {"scoring_model", "lifecycle_model", "owner_routing"}) {
+    for (const char* kind : {"scoring_model", "lifecycle_model", "owner_routing",
+                             "revenue_rules", "business_calendar"}) {
       auto bytes = runner->Get(shard, DefinitionInForceKey(kind));
       if (!bytes.ok()) return Fail("definitions list", bytes.status());
       v1::DefinitionRecord r;
@@ -554,6 +557,255 @@ int Actions(const Args& argv) {
   if (!args.GetBool("ids") && !args.GetBool("json")) {
     for (const auto& [type, count] : by_type) std::cout << type << ": " << count << "\n";
   }
+  return 0;
+}
+
+}  // namespace leadlog::cli
+
+// --- revenue: stalled leads, SLA and recycle reports (projections/revenue).
+
+namespace leadlog::cli {
+namespace {
+
+std::string Duration(int64_t ms) {
+  return absl::StrFormat("%.1fh", static_cast<double>(ms) / 3'600'000.0);
+}
+
+// The per-shard "rs/" counters summed over shards.
+absl::StatusOr<std::map<std::string, int64_t>> RevenueCounters(const ProjectionRunner& runner,
+                                                               const std::vector<ShardId>& shards) {
+  std::map<std::string, int64_t> out;
+  for (ShardId shard : shards) {
+    std::string after;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page,
+                       runner.Scan(shard, kRevenueCounterPrefix, after, 1024));
+      for (const ProjectionEntry& e : page) {
+        out[e.key.substr(kRevenueCounterPrefix.size())] += DecodeRevenueCounter(e.value);
+      }
+      if (page.size() < 1024) break;
+      after = page.back().key;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<int64_t>> RevenueSamples(const ProjectionRunner& runner,
+                                                    const std::vector<ShardId>& shards,
+                                                    const std::string& metric) {
+  std::vector<int64_t> out;
+  for (ShardId shard : shards) {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                     runner.Get(shard, RevenueSamplesKey(metric)));
+    if (!bytes.has_value()) continue;
+    for (int64_t v : DecodeRevenueSamples(*bytes)) out.push_back(v);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Splits "a:b:c:d" into its parts.
+std::vector<std::string> Parts(const std::string& s) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  while (true) {
+    const size_t colon = s.find(':', begin);
+    out.push_back(s.substr(begin, colon == std::string::npos ? std::string::npos : colon - begin));
+    if (colon == std::string::npos) return out;
+    begin = colon + 1;
+  }
+}
+
+}  // namespace
+
+int LeadsStalled(const Args& argv) {
+  const std::string command = "leads stalled";
+  CliArgs args(command);
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.String("stage", "S", "only leads in stage S");
+  args.String("limit", "N", "print at most N leads", "20");
+  int code = 0;
+  if (!ParseOrUsage(args, argv, &code)) return code;
+  auto limit = args.GetInt("limit", 1, 1'000'000);
+  if (!limit.ok()) return Fail(command, limit.status());
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail(command, log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail(command, projection.status());
+  struct Row {
+    int64_t due_ms;
+    std::string line;
+  };
+  std::vector<Row> rows;
+  absl::Status status = ForEachLead(
+      *(*projection)->runner(), (*log)->Shards(), [&](ShardId shard, const v1::LeadState& lead) {
+        const v1::RevenueLeadState& r = lead.revenue();
+        if (r.recycle().stall_due_ms() == 0) return;
+        const std::string& stage = lead.lifecycle().current_stage();
+        if (args.Has("stage") && stage != args.Get("stage")) return;
+        const int64_t last = std::max({r.last_sales_contact_ms(), r.last_engagement_ms(),
+                                       r.last_crm_update_ms()});
+        rows.push_back(
+            {r.recycle().stall_due_ms(),
+             absl::StrCat(lead.lead_key(), "  shard ", shard.value(), "  stage ", stage,
+                          "  owner ", lead.owner_id().empty() ? "-" : lead.owner_id(),
+                          "  stall due ", Time(r.recycle().stall_due_ms()), " (rule ",
+                          r.recycle().stall_rule_id(), ")  last activity ",
+                          last == 0 ? std::string("-") : Time(last), "  recycles ",
+                          r.recycle().recycles())});
+      });
+  if (!status.ok()) return Fail(command, status);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.due_ms < b.due_ms; });
+  int64_t printed = 0;
+  for (const Row& row : rows) {
+    if (printed++ >= *limit) break;
+    std::cout << row.line << "\n";
+  }
+  std::cout << rows.size() << " leads with a stall deadline\n";
+  return 0;
+}
+
+int Sla(const Args& argv) {
+  const std::string verb = argv.empty() ? "" : argv[0];
+  if (verb != "report") {
+    std::cerr << "leadlog sla: expected a subcommand: report --data-dir DIR [--json]\n";
+    return kExitUsage;
+  }
+  const std::string command = "sla report";
+  CliArgs args(command);
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.Bool("json", "print the report as one JSON object");
+  int code = 0;
+  if (!ParseOrUsage(args, Args(argv.begin() + 1, argv.end()), &code)) return code;
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail(command, log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail(command, projection.status());
+  auto counters = RevenueCounters(*(*projection)->runner(), (*log)->Shards());
+  if (!counters.ok()) return Fail(command, counters.status());
+  // status -> sla -> value; and per (sla, owner) / (sla, stage).
+  struct Cells {
+    int64_t met = 0, breached = 0, open = 0, warned = 0, cancelled = 0;
+  };
+  std::map<std::string, Cells> by_sla, by_owner, by_stage;
+  for (const auto& [name, value] : *counters) {
+    std::vector<std::string> p = Parts(name);
+    if (p.size() != 4 || !absl::StartsWith(p[0], "sla_")) continue;
+    auto add = [&](Cells& c) {
+      if (p[0] == "sla_met") c.met += value;
+      if (p[0] == "sla_breached") c.breached += value;
+      if (p[0] == "sla_open") c.open += value;
+      if (p[0] == "sla_warned") c.warned += value;
+      if (p[0] == "sla_cancelled") c.cancelled += value;
+    };
+    add(by_sla[p[1]]);
+    add(by_owner[absl::StrCat(p[1], " ", p[2])]);
+    add(by_stage[absl::StrCat(p[1], " ", p[3])]);
+  }
+  auto median = [&](const std::string& metric) -> std::optional<int64_t> {
+    auto samples = RevenueSamples(*(*projection)->runner(), (*log)->Shards(), metric);
+    if (!samples.ok() || samples->empty()) return std::nullopt;
+    return (*samples)[samples->size() / 2];
+  };
+  const std::optional<int64_t> accept = median("time_to_accept");
+  const std::optional<int64_t> contact = median("time_to_first_contact");
+  if (args.GetBool("json")) {
+    auto table = [](const std::map<std::string, Cells>& m) {
+      std::string out = "{";
+      bool first = true;
+      for (const auto& [k, c] : m) {
+        absl::StrAppend(&out, first ? "" : ",", "\"", k, "\":{\"met\":", c.met,
+                        ",\"breached\":", c.breached, ",\"open\":", c.open, ",\"warned\":",
+                        c.warned, ",\"cancelled\":", c.cancelled, "}");
+        first = false;
+      }
+      return out + "}";
+    };
+    std::cout << "{\"by_sla\":" << table(by_sla) << ",\"by_sla_owner\":" << table(by_owner)
+              << ",\"by_sla_stage\":" << table(by_stage) << ",\"median_time_to_accept_ms\":"
+              << (accept ? absl::StrCat(*accept) : "null")
+              << ",\"median_time_to_first_contact_ms\":"
+              << (contact ? absl::StrCat(*contact) : "null") << "}\n";
+    return 0;
+  }
+  if (by_sla.empty()) {
+    std::cout << "no SLA clocks (no revenue rules in force, or no lead reached an SLA stage)\n";
+  }
+  auto print = [](const std::string& title, const std::map<std::string, Cells>& m) {
+    if (m.empty()) return;
+    std::cout << title << "\n";
+    for (const auto& [k, c] : m) {
+      std::cout << absl::StrFormat(
+          "  %-40s met %6d  breached %6d  open %6d  warned %6d  cancelled %6d\n", k, c.met,
+          c.breached, c.open, c.warned, c.cancelled);
+    }
+  };
+  print("per SLA:", by_sla);
+  print("per SLA and owner:", by_owner);
+  print("per SLA and stage:", by_stage);
+  std::cout << "median time to accept: " << (accept ? Duration(*accept) : "-")
+            << " working; median time to first contact: " << (contact ? Duration(*contact) : "-")
+            << " working\n";
+  return 0;
+}
+
+int Recycle(const Args& argv) {
+  const std::string verb = argv.empty() ? "" : argv[0];
+  if (verb != "report") {
+    std::cerr << "leadlog recycle: expected a subcommand: report --data-dir DIR [--json]\n";
+    return kExitUsage;
+  }
+  const std::string command = "recycle report";
+  CliArgs args(command);
+  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.Bool("json", "print the report as one JSON object");
+  int code = 0;
+  if (!ParseOrUsage(args, Args(argv.begin() + 1, argv.end()), &code)) return code;
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail(command, log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail(command, projection.status());
+  auto counters = RevenueCounters(*(*projection)->runner(), (*log)->Shards());
+  if (!counters.ok()) return Fail(command, counters.status());
+  // "recycles:<reason>:<stage>", "re_entries:<stage>", "disqualified:<reason>:<stage>".
+  std::map<std::string, int64_t> recycles, re_entries, disqualified, blocked;
+  int64_t limit_disqualified = 0;
+  for (const auto& [name, value] : *counters) {
+    std::vector<std::string> p = Parts(name);
+    if (p[0] == "recycles" && p.size() == 3) recycles[absl::StrCat(p[1], " from ", p[2])] += value;
+    if (p[0] == "re_entries" && p.size() == 2) re_entries[p[1]] += value;
+    if (p[0] == "recycle_blocked" && p.size() == 2) blocked[p[1]] += value;
+    if (p[0] == "disqualified" && p.size() == 3) {
+      disqualified[absl::StrCat(p[1], " from ", p[2])] += value;
+      if (p[1] == "recycle_limit") limit_disqualified += value;
+    }
+  }
+  if (args.GetBool("json")) {
+    auto obj = [](const std::map<std::string, int64_t>& m) {
+      std::string out = "{";
+      bool first = true;
+      for (const auto& [k, v] : m) {
+        absl::StrAppend(&out, first ? "" : ",", "\"", k, "\":", v);
+        first = false;
+      }
+      return out + "}";
+    };
+    std::cout << "{\"recycles\":" << obj(recycles) << ",\"re_entries\":" << obj(re_entries)
+              << ",\"disqualified\":" << obj(disqualified) << ",\"recycle_blocked\":"
+              << obj(blocked) << ",\"disqualified_by_recycle_limit\":" << limit_disqualified
+              << "}\n";
+    return 0;
+  }
+  auto print = [](const std::string& title, const std::map<std::string, int64_t>& m) {
+    std::cout << title << (m.empty() ? " none\n" : "\n");
+    for (const auto& [k, v] : m) std::cout << absl::StrFormat("  %-40s %8d\n", k, v);
+  };
+  print("recycles by reason and stage:", recycles);
+  print("re-entries by stage:", re_entries);
+  print("disqualified by reason and stage:", disqualified);
+  print("recycles blocked by the lifecycle model (rule):", blocked);
+  std::cout << "disqualified by the recycle limit: " << limit_disqualified << "\n";
   return 0;
 }
 

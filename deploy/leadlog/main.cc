@@ -25,8 +25,10 @@ const std::map<std::string, Command>& Commands() {
       {"dead-letters", {DeadLetters, "list stored dead letters"}},
       {"log", {Log, "print log records (all, one shard, or one lead) as JSON lines"}},
       {"definitions", {Definitions, "validate or publish a definition (scoring, lifecycle, owner routing)"}},
-      {"leads", {Leads, "leads get|why|journey ID, leads list|stages: leads, why, their flows"}},
+      {"leads", {Leads, "leads get|why|journey ID, leads list|stages|stalled: leads, why, their flows"}},
       {"actions", {Actions, "the outbox: actions the projections asked for (hand-offs, sends, ...)"}},
+      {"sla", {Sla, "sla report: SLA clocks met, breached, open; median time to accept and to first contact"}},
+      {"recycle", {Recycle, "recycle report: recycles by reason and stage, re-entries, recycle-limit disqualifications"}},
       {"flows", {Flows, "flows validate FILE | list | stats ID: nurture flows"}},
       {"rebuild", {Rebuild, "rebuild a projection from sequence 0 (blue/green) and compare"}},
   };
