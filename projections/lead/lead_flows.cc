@@ -30,28 +30,14 @@
 namespace leadlog {
 namespace {
 
+using lead_internal::BigEndian64;
+using lead_internal::FromBigEndian64;
+using lead_internal::BigEndian32;
+
 constexpr absl::string_view kFlowIndexKey = "d/flows";
 
 std::string EnrollmentKey(absl::string_view flow_id, absl::string_view lead_key) {
   return absl::StrCat("e/", flow_id, "/", lead_key);
-}
-
-std::string BigEndian64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
-  return out;
-}
-
-uint64_t FromBigEndian64(absl::string_view s) {
-  uint64_t v = 0;
-  for (char c : s) v = (v << 8) | static_cast<unsigned char>(c);
-  return v;
-}
-
-std::string BigEndian32(uint32_t v) {
-  std::string out(4, '\0');
-  for (int i = 3; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
-  return out;
 }
 
 }  // namespace

@@ -28,27 +28,32 @@
 #include "projections/scoring/scorer.h"
 
 namespace leadlog {
-namespace {
 
-constexpr int kResolveHopsMax = 8;
-
-std::string BigEndian64(uint64_t v) {
+std::string lead_internal::BigEndian64(uint64_t v) {
   std::string out(8, '\0');
   for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
   return out;
 }
 
-uint64_t FromBigEndian64(absl::string_view s) {
+uint64_t lead_internal::FromBigEndian64(absl::string_view s) {
   uint64_t v = 0;
   for (char c : s) v = (v << 8) | static_cast<unsigned char>(c);
   return v;
 }
 
-std::string BigEndian32(uint32_t v) {
+std::string lead_internal::BigEndian32(uint32_t v) {
   std::string out(4, '\0');
   for (int i = 3; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
   return out;
 }
+
+namespace {
+
+using lead_internal::BigEndian64;
+using lead_internal::FromBigEndian64;
+using lead_internal::BigEndian32;
+
+constexpr int kResolveHopsMax = 8;
 
 template <typename Message>
 absl::StatusOr<std::optional<Message>> GetMessage(ProjectionTxn& txn, absl::string_view key) {

@@ -102,6 +102,11 @@ int64_t DecodeRevenueCounter(absl::string_view value);
 std::vector<int64_t> DecodeRevenueSamples(absl::string_view value);
 
 namespace lead_internal {
+// Fixed-width big-endian encodings of counters and versions in state keys
+// and values (byte order == numeric order).
+std::string BigEndian64(uint64_t v);
+uint64_t FromBigEndian64(absl::string_view s);
+std::string BigEndian32(uint32_t v);
 // Changes the owner and records it in owner_history (bounded).
 void SetOwner(v1::LeadState* lead, const std::string& owner, std::string cause,
               const v1::LogRecord& record);

@@ -28,22 +28,13 @@
 namespace leadlog {
 namespace {
 
+using lead_internal::BigEndian64;
+using lead_internal::FromBigEndian64;
+
 // A stage change or reassignment makes the engine look again; its own
 // effects may change the lead again (a breach that returns the lead to
 // marketing): bounded.
 constexpr int kRevenueFollowUpsMax = 4;
-
-std::string BigEndian64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
-  return out;
-}
-
-uint64_t FromBigEndian64(absl::string_view s) {
-  uint64_t v = 0;
-  for (char c : s) v = (v << 8) | static_cast<unsigned char>(c);
-  return v;
-}
 
 }  // namespace
 
