@@ -727,10 +727,6 @@ absl::Status FlowEngine::Enroll(const FlowContext& ctx, absl::string_view why, v
     return absl::OkStatus();  // already in the flow
   }
   const v1::NurtureFlow& flow = compiled_->flow;
-  if (!EvaluateCondition(flow.entry_filter(), *lead, ctx.now_ms, nullptr)) {
-    effects->stats["not_enrolled:filter"] += 1;
-    return absl::OkStatus();
-  }
   if (SuppressionReason(flow.suppression(), *lead, ctx.lifecycle).has_value()) {
     effects->stats["not_enrolled:suppressed"] += 1;
     return absl::OkStatus();

@@ -134,8 +134,11 @@ class FlowEngine {
 
   // Enrolls the lead without a trigger (a request from another part of the
   // projection, e.g. a recycle: journey "enrolled by <why>") when it is not
-  // active in the flow and the entry filter, suppression and re-enrollment
-  // policy allow it (else the "not_enrolled:*" stat).
+  // active in the flow and suppression and the re-enrollment policy allow it
+  // (else the "not_enrolled:*" stat). The entry filter is not applied: it
+  // says who may enter on a trigger of their own, and the rule that names
+  // this flow has already chosen the lead (a recycled lead keeps a score
+  // above an early-stage filter's maximum when its policy keeps the score).
   absl::Status Enroll(const FlowContext& ctx, absl::string_view why, v1::LeadState* lead,
                       std::optional<v1::FlowEnrollment>* enrollment, FlowEffects* effects) const;
 

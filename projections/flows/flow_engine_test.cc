@@ -272,6 +272,30 @@ TEST(FlowEngineEnroll, EntryFilterBlocks) {
   EXPECT_TRUE(h.enrollment.has_value());
 }
 
+// A rule's direct enrollment (e.g. a recycle) chose the lead: the entry
+// filter, which gates trigger enrollments, does not apply; suppression does.
+TEST(FlowEngineEnroll, DirectEnrollmentSkipsTheEntryFilterNotSuppression) {
+  Harness h(WithTrigger(R"(event { call: "track" event: "never" })",
+                        "entry_filter { score_max: 60 } suppression { unsubscribed: true }"));
+  h.lead.mutable_score()->set_score_milli(120'000);
+  h.record = Track(++h.sequence, kT0, "x");
+  FlowEffects fx;
+  EXPECT_OK(h.engine->Enroll(h.Ctx(&h.record, kT0), "revenue recycle", &h.lead, &h.enrollment, &fx));
+  ASSERT_TRUE(h.enrollment.has_value());
+  EXPECT_EQ(h.enrollment->status(), Status::ACTIVE);
+  EXPECT_EQ(h.enrollment->journey(0).what(), "enrolled by revenue recycle");
+
+  Harness unsubscribed(WithTrigger(R"(event { call: "track" event: "never" })",
+                                   "suppression { unsubscribed: true }"));
+  SetTrait(&unsubscribed.lead, "unsubscribed", Bool(true));
+  unsubscribed.record = Track(++unsubscribed.sequence, kT0, "x");
+  FlowEffects blocked;
+  EXPECT_OK(unsubscribed.engine->Enroll(unsubscribed.Ctx(&unsubscribed.record, kT0), "recycle",
+                                        &unsubscribed.lead, &unsubscribed.enrollment, &blocked));
+  EXPECT_FALSE(unsubscribed.enrollment.has_value());
+  EXPECT_THAT(blocked.stats, ElementsAre(Pair("not_enrolled:suppressed", 1)));
+}
+
 // Each suppression kind, and what makes the lead match it.
 struct SuppressionCase {
   std::string suppression;

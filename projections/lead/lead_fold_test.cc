@@ -500,13 +500,10 @@ class RevenueFoldTest : public LeadFoldTest {
   void MqlLead(bool with_flows = false) {
     PublishToShards(Load("business_calendar.json"), 1);
     PublishToShards(Load("revenue_rules.json"), 1);
-    if (with_flows) {
-      // The example stream without its entry filter (score <= 60): the
-      // enterprise lead keeps 60 points after the recycle halves its score.
-      v1::Definition stream = Load("flows/early_stage_stream.json");
-      stream.mutable_nurture_flow()->clear_entry_filter();
-      PublishToShards(stream, 1);
-    }
+    // The example stream as it is: its entry filter (score <= 60) applies
+    // to trigger enrollments only, so recycled leads with more points still
+    // enter it (FlowEngine::Enroll).
+    if (with_flows) PublishToShards(Load("flows/early_stage_stream.json"), 1);
     Ingest({DefinitionLine(SmallScoring()), DefinitionLine(SmallRouting()),
             Identify("e1", "anon-1", "u-1", 5000), Page("e2", "anon-1", "u-1", "/pricing"),
             Page("e3", "anon-1", "u-1", "/pricing"), Page("e4", "anon-1", "u-1", "/pricing")});
@@ -524,6 +521,18 @@ class RevenueFoldTest : public LeadFoldTest {
         projection_->runner()->Get(ShardId(0), RevenueCounterKey(name));
     EXPECT_THAT(v.status(), IsOk());
     return v.ok() && v->has_value() ? DecodeRevenueCounter(**v) : 0;
+  }
+
+  // A recycled lead earns its way back to MQL: a page that scores nothing
+  // re-arms the sales-ready rule (the recycle left the score below it), then
+  // pricing pages until the rule holds again.
+  void BackToMql(const std::string& user, int* next_id) {
+    auto id = [&] { return absl::StrCat("back-", (*next_id)++); };
+    Ingest({Page(id(), "anon-1", user, "/blog")});
+    for (int i = 0; i < 4 && Get(user).lifecycle().current_stage() != "mql"; ++i) {
+      Ingest({Page(id(), "anon-1", user, "/pricing")});
+    }
+    ASSERT_EQ(Get(user).lifecycle().current_stage(), "mql");
   }
 
   const v1::SlaClock* Clock(const v1::LeadState& lead, const std::string& sla) {
@@ -640,6 +649,120 @@ TEST_F(RevenueFoldTest, StalledLeadIsRecycledWithReasonAndEnrolledInTheStream) {
   EXPECT_EQ(e->status(), v1::FlowEnrollment::ACTIVE);
   EXPECT_EQ(e->enrollment_number(), 2u);
   EXPECT_EQ(e->journey(0).what(), "enrolled by revenue recycle");
+}
+
+TEST_F(RevenueFoldTest, CooldownDefersReentriesCountAndTheLimitDisqualifies) {
+  MqlLead(/*with_flows=*/true);
+  int next_id = 0;
+  // Recycle 1: 14 days in MQL without a sales contact.
+  Tick(15 * kDay);
+  ASSERT_EQ(Get("u-1").lifecycle().current_stage(), "recycled");
+  const int64_t first_recycle = Get("u-1").revenue().recycle().last_recycled_ms();
+  EXPECT_EQ(first_recycle, kT0 + 15 * kDay + 6 * kMinute);  // six lines, a minute apart
+  // Back in MQL the next day: a re-entry. The stall would fall due 14 days
+  // later, but the 30-day cool-down after the recycle defers it.
+  BackToMql("u-1", &next_id);
+  v1::LeadState lead = Get("u-1");
+  EXPECT_EQ(lead.revenue().recycle().re_entries(), 1u);
+  EXPECT_EQ(Counter("re_entries:mql"), 1);
+  EXPECT_EQ(lead.revenue().recycle().stall_due_ms(), first_recycle + 30 * kDay);
+  Tick(20 * kDay);  // past the 14 days, inside the cool-down
+  lead = Get("u-1");
+  EXPECT_EQ(lead.lifecycle().current_stage(), "mql");
+  EXPECT_EQ(lead.revenue().recycle().recycles(), 1u);
+  Tick(11 * kDay);  // past the cool-down: recycle 2
+  lead = Get("u-1");
+  EXPECT_EQ(lead.lifecycle().current_stage(), "recycled");
+  EXPECT_EQ(lead.revenue().recycle().recycles(), 2u);
+  // Recycle 3, then the fourth stall would exceed recycles_max 3: the lead is
+  // disqualified with the limit's reason instead.
+  BackToMql("u-1", &next_id);
+  Tick(31 * kDay);
+  EXPECT_EQ(Get("u-1").revenue().recycle().recycles(), 3u);
+  BackToMql("u-1", &next_id);
+  Tick(31 * kDay);
+  lead = Get("u-1");
+  EXPECT_EQ(lead.lifecycle().current_stage(), "disqualified");
+  const v1::StageTransition& last = lead.lifecycle().history(lead.lifecycle().history_size() - 1);
+  EXPECT_EQ(last.reason(), "recycle_limit");
+  EXPECT_EQ(last.cause().rule_id(), "revenue:stalled_mql_sal");
+  EXPECT_EQ(lead.revenue().recycle().recycles(), 3u);
+  EXPECT_EQ(lead.revenue().recycle().re_entries(), 3u);
+  EXPECT_EQ(Counter("recycles:no_sales_contact:mql"), 3);
+  EXPECT_EQ(Counter("re_entries:mql"), 3);
+  EXPECT_EQ(Counter("disqualified:recycle_limit:mql"), 1);
+  EXPECT_EQ(OfType(Outbox(), "recycle_notice").size(), 3u);
+  // Disqualified leads are suppressed from the stream: it ended.
+  std::optional<v1::FlowEnrollment> e =
+      Enrollment(*projection_->runner(), "early_stage_stream", lead.lead_key());
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->status(), v1::FlowEnrollment::ACTIVE);
+}
+
+TEST_F(RevenueFoldTest, BadTimingRecyclesAndTheRecontactDateBringsTheLeadBack) {
+  MqlLead(/*with_flows=*/true);
+  clock_.SetMs(kT0 + kDay + 10 * kHour);
+  Ingest({Fact("f1", "u-1", "Lead Accepted", ""),
+          Fact("f2", "u-1", "Lead Rejected", R"("reason":"bad_timing","recontact_on":"2026-03-02")")});
+  v1::LeadState lead = Get("u-1");
+  EXPECT_EQ(lead.lifecycle().current_stage(), "recycled");
+  EXPECT_EQ(lead.revenue().recycle().recycles(), 1u);
+  EXPECT_EQ(lead.revenue().recycle().last_reason(), "bad_timing");
+  const int64_t recontact = 1'772'409'600'000;  // 2026-03-02T00:00:00Z
+  EXPECT_EQ(lead.revenue().recycle().recontact_due_ms(), recontact);
+  EXPECT_EQ(lead.score_adjustment_milli(), 0);  // KEEP: all 120 points stay
+  EXPECT_EQ(Counter("recycles:bad_timing:sal"), 1);
+  // The score policy kept 120 points, above the stream's entry filter
+  // (score <= 60); the rule's enrollment still takes the lead in.
+  std::optional<v1::FlowEnrollment> e =
+      Enrollment(*projection_->runner(), "early_stage_stream", lead.lead_key());
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->status(), v1::FlowEnrollment::ACTIVE);
+  // Down until after the re-contact date: the first tick brings the lead
+  // back to MQL for sales, as a re-entry.
+  Reopen();
+  clock_.SetMs(recontact - kHour);
+  Tick(2 * kHour);
+  lead = Get("u-1");
+  EXPECT_EQ(lead.lifecycle().current_stage(), "mql");
+  const v1::StageTransition& last = lead.lifecycle().history(lead.lifecycle().history_size() - 1);
+  EXPECT_EQ(last.cause().rule_id(), "revenue:reject_bad_timing");
+  EXPECT_EQ(last.log_time_ms(), recontact + kHour);
+  EXPECT_EQ(lead.revenue().recycle().re_entries(), 1u);
+  EXPECT_EQ(lead.revenue().recycle().recontact_due_ms(), 0);
+  EXPECT_EQ(Counter("recontacts:reject_bad_timing"), 1);
+  // And MQL's accept clock runs again for the owner.
+  const v1::SlaClock* clock = nullptr;
+  for (const v1::SlaClock& c : lead.revenue().sla_clocks()) {
+    if (c.sla_id() == "mql_accept" && c.status() == v1::SlaClock::OPEN) clock = &c;
+  }
+  ASSERT_NE(clock, nullptr);
+}
+
+TEST_F(RevenueFoldTest, MergeCancelsTheAbsorbedLeadsTimers) {
+  MqlLead();
+  // A second device becomes an MQL of its own (its own accept clock), then
+  // identifies as u-1: it merges into u-1's lead.
+  Ingest({Identify("p1", "phone", "p-1", 5000), Page("p2", "phone", "p-1", "/pricing"),
+          Page("p3", "phone", "p-1", "/pricing"), Page("p4", "phone", "p-1", "/pricing")});
+  const std::string absorbed = Get("p-1").lead_key();
+  ASSERT_NE(absorbed, Get("u-1").lead_key());
+  ASSERT_NE(Clock(Get("p-1"), "mql_accept"), nullptr);
+  Ingest({R"({"type":"alias","messageId":"p5","anonymousId":"phone","userId":"u-1","previousId":"p-1"})"});
+  ASSERT_EQ(Get("p-1").lead_key(), Get("u-1").lead_key());
+  absl::StatusOr<std::vector<ProjectionEntry>> timers =
+      projection_->runner()->Scan(ShardId(0), "t/", "", 1000);
+  ASSERT_THAT(timers.status(), IsOk());
+  for (const ProjectionEntry& t : *timers) {
+    EXPECT_EQ(t.key.find(absorbed), std::string::npos) << "timer left for " << absorbed;
+    EXPECT_EQ(t.value.find(absorbed), std::string::npos) << "timer left for " << absorbed;
+  }
+  // Past every deadline: the survivor's clock breaches once; nothing fires
+  // for the absorbed lead.
+  Tick(10 * kDay);
+  std::vector<v1::Action> escalations = OfType(Outbox(), "sla_breach_escalation");
+  ASSERT_EQ(escalations.size(), 1u);
+  EXPECT_EQ(escalations[0].lead_key(), Get("u-1").lead_key());
 }
 
 TEST_F(RevenueFoldTest, RejectionReasonsRecycleOrDisqualify) {
