@@ -23,6 +23,16 @@ done
 "$root/deploy/build.sh" --target leadlog
 leadlog="$build/deploy/leadlog/leadlog"
 [ -n "$data" ] || data="$(mktemp -d /tmp/leadlog-demo.XXXXXX)"
+
+# The first N lines of a command's output. The command runs to the end (its
+# exit status counts); a pipe into head would kill it with SIGPIPE, which
+# pipefail turns into a failed demo.
+first() {
+  local n="$1"
+  shift
+  "$@" >"$data/command.out"
+  head -n "$n" "$data/command.out"
+}
 mkdir -p "$data"
 echo "== data dir: $data"
 
@@ -49,11 +59,14 @@ for _ in $(seq 1 300); do
 done
 
 echo "== publishing the example definitions to every partition (leadlog definitions publish)"
-for def in scoring_model lifecycle_model owner_routing flows/welcome_series flows/early_stage_stream \
-  flows/late_stage_stream flows/webinar_follow_up flows/governance; do
+# The calendar before the revenue rules that name it (each is checked against
+# what is in force when its record is folded).
+definitions=(scoring_model lifecycle_model owner_routing flows/welcome_series flows/early_stage_stream
+  flows/late_stage_stream flows/webinar_follow_up flows/governance business_calendar revenue_rules)
+for def in "${definitions[@]}"; do
   "$leadlog" definitions publish "$root/examples/$def.json" --brokers "$brokers" | tail -1
 done
-definition_events=$((8 * 8))  # 8 definitions x serve's 8 partitions
+definition_events=$((${#definitions[@]} * 8))  # each definition x serve's 8 partitions
 
 echo "== publishing $events demo events over $leads leads"
 start_ms=$(date +%s%3N)
@@ -103,26 +116,31 @@ lead="$("$leadlog" log --data-dir "$data/log" --shard 0 --limit 5000 | grep -m1 
 echo "== the history of one lead ($lead): leadlog log --lead $lead (first 8 records)"
 "$leadlog" log --data-dir "$data/log" --lead "$lead" --limit 8
 echo "== dead letters: leadlog dead-letters"
-"$leadlog" dead-letters --data-dir "$data/log" | head -5
+first 5 "$leadlog" dead-letters --data-dir "$data/log"
 echo "== definitions in force: leadlog definitions list"
 "$leadlog" definitions list --data-dir "$data/log"
 echo "== leads per lifecycle stage: leadlog leads stages"
 "$leadlog" leads stages --data-dir "$data/log"
 echo "== leads handed to sales: leadlog leads list --stage mql --limit 5"
 "$leadlog" leads list --data-dir "$data/log" --stage mql --limit 5
-mql="$("$leadlog" leads list --data-dir "$data/log" --stage mql --limit 1 | head -1 | cut -d' ' -f1)"
+mql="$(first 1 "$leadlog" leads list --data-dir "$data/log" --stage mql --limit 1 | cut -d' ' -f1)"
 if [ -n "$mql" ] && [ "$mql" != "0" ]; then
   echo "== one of them: leadlog leads get $mql"
   "$leadlog" leads get --data-dir "$data/log" "$mql"
   echo "== why: leadlog leads why $mql (first 40 lines)"
-  "$leadlog" leads why --data-dir "$data/log" "$mql" | head -40
+  first 40 "$leadlog" leads why --data-dir "$data/log" "$mql"
 fi
 echo "== nurture flows: leadlog flows list, leadlog flows stats welcome_series"
 "$leadlog" flows list --data-dir "$data/log"
 "$leadlog" flows stats --data-dir "$data/log" welcome_series
 if [ -n "$mql" ] && [ "$mql" != "0" ]; then
   echo "== where $mql is in each flow: leadlog leads journey $mql"
-  "$leadlog" leads journey --data-dir "$data/log" "$mql" | head -30
+  first 30 "$leadlog" leads journey --data-dir "$data/log" "$mql"
 fi
+echo "== recycling and SLAs (examples/revenue_rules.json on examples/business_calendar.json)"
+echo "   (the demo's log spans seconds, so clocks are mostly open; leadlog serve fires deadlines on its ticks)"
+"$leadlog" leads stalled --data-dir "$data/log" --limit 5
+first 20 "$leadlog" sla report --data-dir "$data/log"
+first 20 "$leadlog" recycle report --data-dir "$data/log"
 echo "== rebuild the lead projection from sequence 0 and compare with the live state"
 "$leadlog" rebuild --data-dir "$data/log" | tail -1

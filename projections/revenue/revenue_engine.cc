@@ -412,6 +412,13 @@ const v1::RejectionReasonRule* RevenueEngine::Call::RejectionRuleFor(const std::
 
 void RevenueEngine::Call::HandleRejection(const v1::SalesFact& fact) {
   const std::string from = state_.stage();  // before this record's move
+  // A rejection of a lead marketing already has back (recycled) or gave up
+  // on (disqualified) is a late or repeated CRM fact: it decides nothing,
+  // and counting it would inflate recycles and the recycle limit.
+  if (from == RecycledStage() || from == DisqualifiedStage()) {
+    Count(absl::StrCat("rejections_ignored:", from));
+    return;
+  }
   const v1::RejectionReasonRule* rule = RejectionRuleFor(fact.reason());
   const v1::RejectionReasonRule::Outcome outcome =
       rule != nullptr ? rule->outcome() : rules_.rejection().default_outcome();

@@ -30,7 +30,8 @@
 //   is there already, or the lifecycle model forbids the move: then nothing
 //   happens and "recycle_blocked:<rule>" is counted), applies the score
 //   policy, requests the nurture flow and notifies the owner.
-// - Lead Rejected: the first table rule listing the reason whose
+// - Lead Rejected (unless the lead is already recycled or disqualified:
+//   then it is only counted): the first table rule listing the reason whose
 //   attempts_min is met decides (RECYCLE, counted as a recycle, with an
 //   optional re-contact timer and notice; DISQUALIFY), else the table's
 //   default_outcome (UNSPECIFIED: nothing).
@@ -160,7 +161,9 @@ struct RevenueEffects {
   //   "sla_open|sla_met|sla_breached|sla_cancelled|sla_warned:<sla>:<owner>:<stage>"
   //   (owner "unassigned" when none; sla_open is +1 at start, -1 at stop
   //   under the owner at start), "stale_reminders:<owner>",
-  //   "stale_reminders_coalesced", "recontacts:<rule>".
+  //   "stale_reminders_coalesced", "recontacts:<rule>",
+  //   "rejections_ignored:<stage>" (a Lead Rejected for a lead already in
+  //   the recycled or disqualified stage decides nothing).
   std::map<std::string, int64_t> counters;
   std::vector<RevenueSample> samples;
 };

@@ -518,6 +518,24 @@ TEST(RevenueRejection, NotIcpDisqualifies) {
   EXPECT_EQ(h.state_.recycle().recycles(), 0u);
 }
 
+// A late or repeated Lead Rejected for a lead marketing already has back:
+// no second recycle (it would count toward the limit), no disqualification.
+TEST(RevenueRejection, RejectingARecycledOrDisqualifiedLeadDecidesNothing) {
+  for (const std::string stage : {"recycled", "disqualified"}) {
+    SCOPED_TRACE(stage);
+    Harness h(kRejectionRules);
+    h.SetStage(stage, kT0);
+    h.Record(kT0);
+    h.Record(kT0 + kHour, v1::SALES_FACT_KIND_LEAD_REJECTED, nullptr, "competitor");
+    h.Record(kT0 + 2 * kHour, v1::SALES_FACT_KIND_LEAD_REJECTED, nullptr, "bad_timing");
+    EXPECT_TRUE(h.stage_changes_.empty());
+    EXPECT_EQ(h.state_.recycle().recycles(), 0u);
+    EXPECT_TRUE(h.flows_.empty());
+    EXPECT_EQ(h.counters_["rejections_ignored:" + stage], 2);
+    EXPECT_EQ(h.counters_["disqualified:competitor:" + stage], 0);
+  }
+}
+
 TEST(RevenueRejection, NoResponseRecyclesOnlyAfterEnoughAttempts) {
   {
     Harness h(kRejectionRules);
