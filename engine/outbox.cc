@@ -1,8 +1,10 @@
 #include "engine/outbox.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -60,24 +62,41 @@ std::string ActionId(ShardId shard, Sequence sequence, absl::string_view type, u
   return absl::StrCat(shard.value(), "-", sequence.value(), "-", type, "-", index);
 }
 
-absl::Status WriteAction(ProjectionTxn& txn, ShardId shard, v1::Action action) {
-  RETURN_IF_ERROR(CheckAction(action));
-  const Sequence sequence(action.sequence());
-  // The next index of this sequence: one past the last action written for
-  // it (by this chunk or a committed one), so call order decides.
+namespace {
+
+// The next index of `sequence`: one past the last action written for it (by
+// this chunk or a committed one), so call order decides.
+absl::StatusOr<uint32_t> ScanNextIndex(ProjectionTxn& txn, ShardId shard, Sequence sequence) {
   ASSIGN_OR_RETURN(std::vector<ProjectionEntry> written,
                    txn.Scan(OutboxSequencePrefix(sequence), "", kOutboxActionsPerRecordMax));
-  uint32_t index = 0;
-  if (!written.empty()) {
-    Sequence last_sequence;
-    uint32_t last_index = 0;
-    if (!ParseOutboxKey(written.back().key, &last_sequence, &last_index)) {
-      return absl::DataLossError(absl::StrCat("outbox of shard ", shard.value(), ": malformed key ",
-                                              absl::BytesToHexString(written.back().key)));
-    }
-    index = last_index + 1;
+  if (written.empty()) return 0;
+  Sequence last_sequence;
+  uint32_t last_index = 0;
+  if (!ParseOutboxKey(written.back().key, &last_sequence, &last_index)) {
+    return absl::DataLossError(absl::StrCat("outbox of shard ", shard.value(), ": malformed key ",
+                                            absl::BytesToHexString(written.back().key)));
   }
-  if (written.size() >= kOutboxActionsPerRecordMax || index >= kOutboxActionsPerRecordMax) {
+  return last_index + 1;
+}
+
+}  // namespace
+
+absl::Status WriteAction(ProjectionTxn& txn, ShardId shard, v1::Action action,
+                         OutboxIndexes* indexes) {
+  RETURN_IF_ERROR(CheckAction(action));
+  const Sequence sequence(action.sequence());
+  const std::pair<uint32_t, uint64_t> record{shard.value(), sequence.value()};
+  std::optional<uint32_t> hinted;
+  if (indexes != nullptr) {
+    if (auto it = indexes->next_.find(record); it != indexes->next_.end()) hinted = it->second;
+  }
+  uint32_t index = 0;
+  if (hinted.has_value()) {
+    index = *hinted;
+  } else {
+    ASSIGN_OR_RETURN(index, ScanNextIndex(txn, shard, sequence));
+  }
+  if (index >= kOutboxActionsPerRecordMax) {
     return absl::InvalidArgumentError(absl::StrCat("action.index: record ", sequence.value(),
                                                    " of shard ", shard.value(), " already has ",
                                                    kOutboxActionsPerRecordMax, " actions (the limit)"));
@@ -95,6 +114,7 @@ absl::Status WriteAction(ProjectionTxn& txn, ShardId shard, v1::Action action) {
                                                    kProjectionValueBytesMax));
   }
   txn.Put(OutboxKey(sequence, index), std::move(value));
+  if (indexes != nullptr) indexes->next_[record] = index + 1;
   return absl::OkStatus();
 }
 

@@ -24,7 +24,9 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "engine/ids.h"
@@ -48,6 +50,23 @@ bool ParseOutboxKey(absl::string_view key, Sequence* sequence, uint32_t* index);
 // The deterministic action id: "<shard>-<sequence>-<type>-<index>".
 std::string ActionId(ShardId shard, Sequence sequence, absl::string_view type, uint32_t index);
 
+// The next action index of each record a fold has written actions for in the
+// current chunk, so that a record causing many actions (a tick firing
+// thousands of due timers) does not read its outbox entries back for every
+// one. A record's actions are all written while its chunk is folded and
+// commit atomically with it, so the hint is valid for one chunk: Clear() it
+// when the chunk ends or aborts (the fold's EndChunk/AbortChunk). Not
+// thread-safe; one per fold.
+class OutboxIndexes {
+ public:
+  void Clear() { next_.clear(); }
+
+ private:
+  friend absl::Status WriteAction(ProjectionTxn&, ShardId, v1::Action, OutboxIndexes*);
+  // (shard, sequence) -> the index the next action of that record gets.
+  absl::flat_hash_map<std::pair<uint32_t, uint64_t>, uint32_t> next_;
+};
+
 // Writes `action` to the outbox of `shard` through `txn`. The caller sets
 // sequence (the causing record), log_time_ms, type, lead_key and the body;
 // WriteAction sets shard, index (the number of actions already written for
@@ -57,8 +76,10 @@ std::string ActionId(ShardId shard, Sequence sequence, absl::string_view type, u
 // kActionTypeBytesMax or not [a-z0-9_]; lead_key longer than kIdBytesMax + 2;
 // more than kOutboxActionsPerRecordMax actions for one sequence; a
 // serialized action over kProjectionValueBytesMax. Storage errors from
-// txn.Scan are returned as they are.
-absl::Status WriteAction(ProjectionTxn& txn, ShardId shard, v1::Action action);
+// txn.Scan are returned as they are. With `indexes`, only the first action
+// of a record in the chunk scans for the next index.
+absl::Status WriteAction(ProjectionTxn& txn, ShardId shard, v1::Action action,
+                         OutboxIndexes* indexes = nullptr);
 
 // Parses a stored outbox entry and checks it against its key (the pair of
 // WriteAction's checks): the value decodes, and its shard, sequence and index

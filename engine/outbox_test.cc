@@ -116,12 +116,32 @@ TEST(WriteAction, RejectsBadTypesAndLeadKeysNamingTheField) {
 
 TEST(WriteAction, AtMostTheLimitOfActionsPerRecord) {
   MapTxn txn;
-  for (uint32_t i = 0; i < kOutboxActionsPerRecordMax; ++i) {
-    ASSERT_OK(WriteAction(txn, ShardId(0), MakeAction(9)));
-  }
+  // The record already has its last allowed action (index limit - 1).
+  v1::Action last = MakeAction(9);
+  last.set_shard(0);
+  last.set_index(kOutboxActionsPerRecordMax - 1);
+  txn.state[OutboxKey(Sequence(9), kOutboxActionsPerRecordMax - 1)] = last.SerializeAsString();
   EXPECT_THAT(WriteAction(txn, ShardId(0), MakeAction(9)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("action.index")));
   EXPECT_OK(WriteAction(txn, ShardId(0), MakeAction(10))) << "other records are not affected";
+}
+
+// With the per-chunk hint, indexes are the same as without it (call order)
+// per record; after Clear() the next write scans again.
+TEST(WriteAction, IndexHintGivesTheSameIndexesAsTheScan) {
+  MapTxn with_hint;
+  MapTxn without;
+  OutboxIndexes indexes;
+  for (uint64_t seq : {3, 3, 4, 3, 4, 4}) {
+    ASSERT_OK(WriteAction(with_hint, ShardId(1), MakeAction(seq), &indexes));
+    ASSERT_OK(WriteAction(without, ShardId(1), MakeAction(seq)));
+  }
+  EXPECT_EQ(with_hint.state, without.state);
+  indexes.Clear();
+  ASSERT_OK(WriteAction(with_hint, ShardId(1), MakeAction(3), &indexes));
+  v1::Action action;
+  ASSERT_TRUE(action.ParseFromString(with_hint.state.at(OutboxKey(Sequence(3), 3))));
+  EXPECT_EQ(action.action_id(), "1-3-handoff-3");
 }
 
 TEST(DecodeOutboxEntry, EntryThatDisagreesWithItsKeyIsDataLoss) {

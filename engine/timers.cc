@@ -6,13 +6,18 @@
 //   are dropped with its family. A shared family could not be rebuilt per
 //   version without double-firing.
 // - Two entries per timer (FORMAT.md "Timers in projection state"): the due
-//   entry orders timers by (due, id) for PopDue/NextDue through one Scan of
-//   limit 1; the id entry finds a timer's due entry for Cancel, Find and
+//   entry orders timers by (due, id) for PopDue/NextDue through a Scan; the
+//   id entry finds a timer's due entry for Cancel, Find and
 //   reschedule. Every method writes both or neither, and PopDue/Find check
 //   that they agree (DataLoss naming the timer when they do not).
 // - A PopDue loop removes timers from the front of the due range; within one
 //   TimerIndex it resumes its Scan after the last removed key instead of
-//   skipping the removed (pending-deleted) keys again on every call.
+//   skipping the removed (pending-deleted) keys again on every call, and
+//   reads kTimerReadAhead due entries per Scan. Writes through the same
+//   TimerIndex keep the read-ahead exact; a fold must not change timers
+//   through a second TimerIndex on the same txn while a PopDue loop runs
+//   (PopDue's paired id check turns a stale read into DataLoss, not a
+//   silent double fire).
 #include "engine/timers.h"
 
 #include <utility>
@@ -31,6 +36,8 @@ namespace {
 constexpr char kDueTag[] = "d/";
 constexpr char kIdTag[] = "i/";
 constexpr size_t kDueBytes = 8;
+// Due entries one Scan reads ahead for PopDue.
+constexpr size_t kTimerReadAhead = 64;
 
 absl::Status CheckId(absl::string_view id) {
   if (!id.empty() && id.size() <= kTimerIdBytesMax) return absl::OkStatus();
@@ -100,8 +107,13 @@ absl::Status TimerIndex::Schedule(int64_t due_ms, absl::string_view id, std::str
   }
   std::optional<int64_t> old_due;
   ASSIGN_OR_RETURN(old_due, DueOf(id));
-  if (old_due.has_value()) txn_.Delete(DueKey(*old_due, id));
+  if (old_due.has_value()) {
+    std::string old_key = DueKey(*old_due, id);
+    Touch(old_key);
+    txn_.Delete(old_key);
+  }
   std::string due_key = DueKey(due_ms, id);
+  Touch(due_key);
   if (due_key <= popped_through_) popped_through_.clear();  // PopDue must see it
   txn_.Put(due_key, std::move(payload));
   txn_.Put(IdKey(id), EncodeDue(due_ms));
@@ -114,7 +126,9 @@ absl::StatusOr<bool> TimerIndex::Cancel(absl::string_view id) {
   std::optional<int64_t> due;
   ASSIGN_OR_RETURN(due, DueOf(id));
   if (!due.has_value()) return false;
-  txn_.Delete(DueKey(*due, id));
+  std::string due_key = DueKey(*due, id);
+  Touch(due_key);
+  txn_.Delete(due_key);
   txn_.Delete(IdKey(id));
   return true;
 }
@@ -134,20 +148,26 @@ absl::StatusOr<std::optional<Timer>> TimerIndex::Find(absl::string_view id) {
   return std::optional<Timer>(Timer{*due, std::string(id), std::move(*payload)});
 }
 
+void TimerIndex::Touch(absl::string_view due_key) {
+  if (!ahead_.empty() && due_key <= ahead_.back().key) ahead_.clear();
+}
+
 absl::StatusOr<std::optional<Timer>> TimerIndex::First() {
   RETURN_IF_ERROR(CheckPrefix());
-  std::vector<ProjectionEntry> first;
-  ASSIGN_OR_RETURN(first, txn_.Scan(due_prefix_, popped_through_, 1));
-  if (first.empty()) return std::optional<Timer>();
-  ProjectionEntry& entry = first.front();
+  if (ahead_.empty()) {
+    std::vector<ProjectionEntry> read;
+    ASSIGN_OR_RETURN(read, txn_.Scan(due_prefix_, popped_through_, kTimerReadAhead));
+    ahead_.assign(std::make_move_iterator(read.begin()), std::make_move_iterator(read.end()));
+  }
+  if (ahead_.empty()) return std::optional<Timer>();
+  const ProjectionEntry& entry = ahead_.front();
   absl::string_view rest = absl::string_view(entry.key).substr(due_prefix_.size());
   std::optional<int64_t> due = DecodeDue(rest.substr(0, kDueBytes));
   if (!due.has_value() || rest.size() <= kDueBytes || rest.size() > kDueBytes + kTimerIdBytesMax) {
     return absl::DataLossError(
         absl::StrCat("timer due entry \"", Printable(entry.key), "\": malformed key"));
   }
-  return std::optional<Timer>(
-      Timer{*due, std::string(rest.substr(kDueBytes)), std::move(entry.value)});
+  return std::optional<Timer>(Timer{*due, std::string(rest.substr(kDueBytes)), entry.value});
 }
 
 absl::StatusOr<std::optional<Timer>> TimerIndex::PopDue(int64_t now_ms) {
@@ -163,6 +183,7 @@ absl::StatusOr<std::optional<Timer>> TimerIndex::PopDue(int64_t now_ms) {
         indexed_due.has_value() ? absl::StrCat(*indexed_due) : std::string("nothing")));
   }
   popped_through_ = DueKey(timer->due_ms, timer->id);
+  ahead_.pop_front();  // First() returned the front
   txn_.Delete(popped_through_);
   txn_.Delete(IdKey(timer->id));
   return timer;

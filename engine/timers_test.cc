@@ -244,6 +244,44 @@ TEST_P(TimerIndexTest, ATimerScheduledBehindPoppedOnesStillFires) {
   EXPECT_THAT(seen, ElementsAre("a@10:a", "b@20:b", "late@5:late", "a@10:again", "c@30:c"));
 }
 
+// PopDue reads due entries ahead; writes inside the read-ahead window
+// between pops (a timer rescheduled, cancelled or added among the due ones)
+// are seen by the next PopDue, as they are without it.
+TEST_P(TimerIndexTest, WritesAmongReadAheadDueTimersAreSeenByTheNextPop) {
+  std::vector<std::string> seen;
+  Run({
+      [&](ProjectionTxn& txn) {
+        TimerIndex timers(txn);
+        for (int i = 0; i < 200; ++i) {
+          ASSERT_OK(timers.Schedule(100 + i, absl::StrCat("t", 100 + i), "p"));
+        }
+      },
+      [&](ProjectionTxn& txn) {
+        TimerIndex timers(txn);
+        seen.push_back(Show(timers.PopDue(1000)));               // t100, reads ahead
+        ASSERT_OK(timers.Cancel("t101"));                         // in the window
+        ASSERT_OK(timers.Schedule(5000, "t102", "moved"));        // out of the window
+        ASSERT_OK(timers.Schedule(103, "new", "new"));            // into the window
+        ASSERT_OK(timers.Schedule(150, "t299", "earlier"));       // from past the window into it
+        int popped = 0;
+        while (true) {
+          absl::StatusOr<std::optional<Timer>> t = timers.PopDue(1000);
+          ASSERT_OK(t);
+          if (!t->has_value()) break;
+          ++popped;
+          if ((*t)->id == "new" || (*t)->id == "t299" || (*t)->id == "t101" ||
+              (*t)->id == "t102" || (*t)->id == "t103" || (*t)->id == "t104") {
+            seen.push_back(Show(*t));
+          }
+        }
+        seen.push_back(absl::StrCat(popped));
+        seen.push_back(absl::StrCat(**timers.NextDue()));
+      },
+  });
+  EXPECT_THAT(seen, ElementsAre("t100@100:p", "new@103:new", "t103@103:p", "t104@104:p",
+                                "t299@150:earlier", "198", "5000"));
+}
+
 TEST_P(TimerIndexTest, PrefixesKeepIndicesApart) {
   std::vector<std::string> seen;
   Run({

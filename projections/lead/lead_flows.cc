@@ -185,7 +185,7 @@ absl::Status LeadFold::ApplyFlowEffects(ShardId shard, const v1::LogRecord& reco
     action.set_sequence(record.sequence());
     action.set_log_time_ms(record.log_time_ms());
     action.set_lead_key(lead->lead_key());
-    RETURN_IF_ERROR(WriteAction(txn, shard, std::move(action)));
+    RETURN_IF_ERROR(Emit(txn, shard, std::move(action)));
   }
   const std::string timer_id = engine->TimerId(lead->lead_key());
   if (effects.cancel_timer && !effects.schedule_timer_ms.has_value()) {

@@ -8,12 +8,13 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/container/node_hash_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/limits.h"
 #include "engine/outbox.h"
 #include "engine/status_macros.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "projections/definitions/definition.h"
@@ -641,19 +642,34 @@ absl::Status LeadFold::HandOff(ShardId shard, const v1::LogRecord& record,
   *handoff->mutable_traits() = lead->traits();
   *handoff->mutable_engagement() = lead->engagement();
   lead->set_handoffs(lead->handoffs() + 1);
-  return WriteAction(txn, shard, std::move(action));
+  return Emit(txn, shard, std::move(action));
 }
 
 // --- the chunk cache: leads decoded once per chunk, written at its end.
 
 struct LeadFold::ChunkLeads {
+  // Leads live on the chunk's arena: a tick that touches 50 k leads frees
+  // them all at once instead of message by message (bench/tick_bench).
+  static google::protobuf::ArenaOptions Options() {
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 64 << 10;
+    options.max_block_size = 1 << 20;
+    return options;
+  }
   struct Entry {
-    std::optional<v1::LeadState> state;  // nullopt: absent or deleted
+    v1::LeadState* state = nullptr;  // on `arena`; null: absent or deleted
     bool dirty = false;
   };
-  // node_hash_map: pointers to states stay valid while entries are added.
-  absl::node_hash_map<std::string, Entry> leads;
+  google::protobuf::Arena arena{Options()};
+  // Pointers to states stay valid for the chunk (the arena owns them).
+  absl::flat_hash_map<std::string, Entry> leads;
+  // Next outbox index per record of the chunk (WriteAction's hint).
+  OutboxIndexes outbox;
 };
+
+absl::Status LeadFold::Emit(ProjectionTxn& txn, ShardId shard, v1::Action action) {
+  return WriteAction(txn, shard, std::move(action), &Chunk(txn).outbox);
+}
 
 LeadFold::ChunkLeads& LeadFold::Chunk(ProjectionTxn& txn) {
   absl::MutexLock lock(&chunks_mu_);
@@ -666,19 +682,28 @@ absl::StatusOr<v1::LeadState*> LeadFold::LoadLead(ProjectionTxn& txn, const std:
   ChunkLeads& chunk = Chunk(txn);
   auto it = chunk.leads.find(key);
   if (it == chunk.leads.end()) {
-    ASSIGN_OR_RETURN(std::optional<v1::LeadState> state,
-                     GetMessage<v1::LeadState>(txn, LeadStateKey(key)));
-    it = chunk.leads.emplace(key, ChunkLeads::Entry{std::move(state), false}).first;
+    const std::string state_key = LeadStateKey(key);
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(state_key));
+    v1::LeadState* state = nullptr;
+    if (bytes.has_value()) {
+      state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
+      if (!state->ParseFromString(*bytes)) {
+        return absl::DataLossError(absl::StrCat("lead projection: undecodable value at key \"",
+                                                state_key, "\""));
+      }
+    }
+    it = chunk.leads.emplace(key, ChunkLeads::Entry{state, false}).first;
   }
-  return it->second.state.has_value() ? &*it->second.state : nullptr;
+  return it->second.state;
 }
 
 v1::LeadState* LeadFold::NewLead(ProjectionTxn& txn, const std::string& key) {
-  ChunkLeads::Entry& entry = Chunk(txn).leads[key];
-  entry.state.emplace();
+  ChunkLeads& chunk = Chunk(txn);
+  ChunkLeads::Entry& entry = chunk.leads[key];
+  entry.state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
   entry.state->set_lead_key(key);
   entry.dirty = true;
-  return &*entry.state;
+  return entry.state;
 }
 
 void LeadFold::MarkDirty(ProjectionTxn& txn, const std::string& key) {
@@ -687,7 +712,7 @@ void LeadFold::MarkDirty(ProjectionTxn& txn, const std::string& key) {
 
 void LeadFold::DeleteLead(ProjectionTxn& txn, const std::string& key) {
   ChunkLeads::Entry& entry = Chunk(txn).leads[key];
-  entry.state.reset();
+  entry.state = nullptr;  // the arena frees it with the chunk
   entry.dirty = true;
 }
 
@@ -703,7 +728,7 @@ absl::Status LeadFold::EndChunk(ShardId, ProjectionTxn& txn) {
   // Puts land in the txn's ordered buffer: the map's order does not matter.
   for (auto& [key, entry] : chunk->leads) {
     if (!entry.dirty) continue;
-    if (entry.state.has_value()) {
+    if (entry.state != nullptr) {
       txn.Put(LeadStateKey(key), SerializeDeterministic(*entry.state));
     } else {
       txn.Delete(LeadStateKey(key));

@@ -50,6 +50,7 @@
 #include "absl/synchronization/mutex.h"
 #include "engine/ids.h"
 #include "engine/projection.h"
+#include "leadlog/v1/action.pb.h"
 #include "leadlog/v1/definition.pb.h"
 #include "leadlog/v1/flow.pb.h"
 #include "leadlog/v1/lead.pb.h"
@@ -138,6 +139,8 @@ class LeadFold final : public ProjectionFold {
   v1::LeadState* NewLead(ProjectionTxn& txn, const std::string& key);
   void MarkDirty(ProjectionTxn& txn, const std::string& key);
   void DeleteLead(ProjectionTxn& txn, const std::string& key);
+  // WriteAction with the chunk's index hint (a tick may fire thousands).
+  absl::Status Emit(ProjectionTxn& txn, ShardId shard, v1::Action action);
   absl::StatusOr<std::optional<std::string>> Resolve(ProjectionTxn& txn, std::string identifier);
 
   absl::Status ApplyDefinition(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);

@@ -135,7 +135,7 @@ absl::Status LeadFold::ApplyRevenueEffects(ShardId shard, const v1::LogRecord& r
       action.set_lead_key(lead->lead_key());
       action.set_type(a.type());
       *action.mutable_revenue() = a;
-      RETURN_IF_ERROR(WriteAction(txn, shard, std::move(action)));
+      RETURN_IF_ERROR(Emit(txn, shard, std::move(action)));
     }
     bool changed = false;
     if (effects.stage_change.has_value()) {
