@@ -29,33 +29,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() {
-  failed=$((failed + 1))
-  echo "definitions_cli: FAIL $*" >&2
-}
-
-# expect NAME EXIT_CODE STDOUT_REGEX STDERR_REGEX STDERR_LINES -- command...
-# ("" matches anything; STDERR_LINES "any" skips the count).
-expect() {
-  local name=$1 want_code=$2 out_re=$3 err_re=$4 want_lines=$5
-  shift 6
-  "$@" >"$TMP/out" 2>"$TMP/err" <"${STDIN:-/dev/null}"
-  local code=$? lines
-  lines=$(wc -l <"$TMP/err")
-  if [[ $code -eq $want_code ]] && { [[ -z $out_re ]] || grep -Eq -e "$out_re" "$TMP/out"; } &&
-     { [[ -z $err_re ]] || grep -Eq -e "$err_re" "$TMP/err"; } &&
-     { [[ $want_lines == any ]] || [[ $lines -eq $want_lines ]]; }; then
-    ok
-  else
-    bad "$name: exit $code (want $want_code), stdout:"
-    sed 's/^/  | /' "$TMP/out" >&2
-    echo "  stderr ($lines lines, want $want_lines):" >&2
-    sed 's/^/  | /' "$TMP/err" >&2
-  fi
-}
+CLI_TEST=definitions_cli
+# shellcheck source=cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 
 # stat_of KEY: a top-level counter of `leadlog stats --json` for $DIR.
 stat_of() {
@@ -209,5 +185,4 @@ part_c() {
 }
 part_c
 
-echo "definitions_cli: $passed passed, $failed failed"
-((failed == 0))
+finish

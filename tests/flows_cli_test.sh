@@ -19,33 +19,9 @@ EXAMPLES=${2:?usage: flows_cli_test.sh PATH/TO/leadlog EXAMPLES_DIR}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/flows_cli.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() {
-  failed=$((failed + 1))
-  echo "flows_cli: FAIL $*" >&2
-}
-
-# expect NAME EXIT_CODE STDOUT_REGEX STDERR_REGEX STDERR_LINES -- command...
-# ("" matches anything; STDERR_LINES "any" skips the count).
-expect() {
-  local name=$1 want_code=$2 out_re=$3 err_re=$4 want_lines=$5
-  shift 6
-  "$@" >"$TMP/out" 2>"$TMP/err" <"${STDIN:-/dev/null}"
-  local code=$? lines
-  lines=$(wc -l <"$TMP/err")
-  if [[ $code -eq $want_code ]] && { [[ -z $out_re ]] || grep -Eq -e "$out_re" "$TMP/out"; } &&
-     { [[ -z $err_re ]] || grep -Eq -e "$err_re" "$TMP/err"; } &&
-     { [[ $want_lines == any ]] || [[ $lines -eq $want_lines ]]; }; then
-    ok
-  else
-    bad "$name: exit $code (want $want_code), stdout:"
-    sed 's/^/  | /' "$TMP/out" >&2
-    echo "  stderr ($lines lines, want $want_lines):" >&2
-    sed 's/^/  | /' "$TMP/err" >&2
-  fi
-}
+CLI_TEST=flows_cli
+# shellcheck source=cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 
 # invalid NAME STDERR_REGEX: writes stdin to $TMP/NAME.json, expects exit 1
 # and exactly one stderr line "leadlog flows validate: <file>: <regex>".
@@ -202,5 +178,4 @@ expect no_subcommand 2 '' '^usage: leadlog flows ' any -- "$BIN" flows
 expect unknown_subcommand 2 '' 'unknown subcommand "frobnicate"' any -- "$BIN" flows frobnicate
 expect flows_help 0 '^  validate  ' '' 0 -- "$BIN" flows --help
 
-echo "flows_cli: $passed passed, $failed failed"
-((failed == 0))
+finish

@@ -13,32 +13,9 @@ EXAMPLES=${2:?usage: revenue_cli_test.sh PATH/TO/leadlog EXAMPLES_DIR}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/revenue_cli.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() {
-  failed=$((failed + 1))
-  echo "revenue_cli: FAIL $*" >&2
-}
-
-# expect NAME EXIT_CODE STDOUT_REGEX STDERR_REGEX STDERR_LINES -- command...
-expect() {
-  local name=$1 want_code=$2 out_re=$3 err_re=$4 want_lines=$5
-  shift 6
-  "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-  local code=$? lines
-  lines=$(wc -l <"$TMP/err")
-  if [[ $code -eq $want_code ]] && { [[ -z $out_re ]] || grep -Eq -e "$out_re" "$TMP/out"; } &&
-     { [[ -z $err_re ]] || grep -Eq -e "$err_re" "$TMP/err"; } &&
-     { [[ $want_lines == any ]] || [[ $lines -eq $want_lines ]]; }; then
-    ok
-  else
-    bad "$name: exit $code (want $want_code), stdout:"
-    sed 's/^/  | /' "$TMP/out" | head -30 >&2
-    echo "  stderr ($lines lines, want $want_lines):" >&2
-    sed 's/^/  | /' "$TMP/err" >&2
-  fi
-}
+CLI_TEST=revenue_cli
+# shellcheck source=cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 
 DB=$TMP/db
 expect sla_missing_data_dir 1 '' '^leadlog sla report: no leadlog data in ' 1 -- \
@@ -109,5 +86,4 @@ expect leads_stalled_bad_limit 1 '' 'limit' any -- "$BIN" leads stalled --data-d
 expect recycle_missing_data_dir 1 '' '^leadlog recycle report: no leadlog data in ' 1 -- \
   "$BIN" recycle report --data-dir "$TMP/missing"
 
-echo "revenue_cli: $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish
