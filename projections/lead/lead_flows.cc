@@ -321,9 +321,14 @@ absl::Status LeadFold::FireDueTimers(ShardId shard, const v1::LogRecord& record,
     RETURN_IF_ERROR(MakeFlowContext(record, txn, &ctx));
     FlowEffects effects;
     v1::LeadState& lead = *lead_ptr;
+    const std::string stage_before = lead.lifecycle().current_stage();
+    const std::string owner_before = lead.owner_id();
     RETURN_IF_ERROR(engine->OnTimer(ctx, &lead, &enrollment, &effects));
     RETURN_IF_ERROR(ApplyFlowEffects(shard, record, flow_id, engine, effects, txn, timers, &lead,
                                      &enrollment));
+    if (lead.lifecycle().current_stage() != stage_before || lead.owner_id() != owner_before) {
+      RETURN_IF_ERROR(SyncRevenue(shard, record, txn, timers, &lead));
+    }
     MarkDirty(txn, lead_key);
   }
 }

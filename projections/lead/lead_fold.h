@@ -192,6 +192,10 @@ class LeadFold final : public ProjectionFold {
   absl::Status FireRevenueTimer(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
                                 TimerIndex& timers, const Timer& timer);
   absl::Status CancelRevenueTimers(ProjectionTxn& txn, const v1::LeadState& absorbed);
+  // A flow timer changed the lead's stage or owner: the revenue rules see it
+  // now (clocks of the new stage start at this record), through `timers`.
+  absl::Status SyncRevenue(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
+                           TimerIndex& timers, v1::LeadState* lead);
 
   absl::Status HandOff(ShardId shard, const v1::LogRecord& record,
                        const v1::TransitionCause& cause, ProjectionTxn& txn, v1::LeadState* lead);

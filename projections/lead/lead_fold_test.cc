@@ -765,6 +765,35 @@ TEST_F(RevenueFoldTest, MergeCancelsTheAbsorbedLeadsTimers) {
   EXPECT_EQ(escalations[0].lead_key(), Get("u-1").lead_key());
 }
 
+// A flow's set_stage step fired by its timer (not by a record of the lead)
+// starts the new stage's SLA clock at that moment.
+TEST_F(RevenueFoldTest, StageSetByAFlowTimerStartsTheStagesClock) {
+  PublishToShards(Load("business_calendar.json"), 1);
+  PublishToShards(Load("revenue_rules.json"), 1);
+  absl::StatusOr<v1::Definition> flow = ParseDefinition(R"({"nurture_flow": {
+    "id": "fast_track", "version": 1,
+    "triggers": [{"event": {"call": "track", "event": "Content Downloaded"}}],
+    "steps": [{"id": "w", "next": "s", "wait": {"duration_ms": 3600000}},
+              {"id": "s", "set_stage": {"stage": "mql", "reason": "fast_track"}}]}})");
+  ASSERT_THAT(flow.status(), IsOk());
+  PublishToShards(*flow, 1);
+  clock_.SetMs(kT0 + kDay + 8 * kHour);  // Friday 2 January, 09:00 Berlin
+  Ingest({Identify("e1", "anon-1", "u-1", 50),
+          Fact("e2", "u-1", "Content Downloaded", R"("content_id":"x")")});
+  ASSERT_EQ(Get("u-1").lifecycle().current_stage(), "known");
+  Tick(2 * kHour);  // the flow's hour is up: 11:02 Berlin
+  v1::LeadState lead = Get("u-1");
+  ASSERT_EQ(lead.lifecycle().current_stage(), "mql");
+  const v1::SlaClock* clock = Clock(lead, "mql_accept");
+  ASSERT_NE(clock, nullptr);
+  EXPECT_EQ(clock->status(), v1::SlaClock::OPEN);
+  const int64_t now = kT0 + kDay + 10 * kHour + 2 * kMinute;
+  EXPECT_EQ(clock->started_ms(), now);
+  // 8 working hours: 6 h 28 min on Friday (to 17:30), the rest on Monday
+  // 5 January from 09:00 Berlin (08:00 UTC).
+  EXPECT_EQ(clock->breach_due_ms(), kT0 + 4 * kDay + 8 * kHour + (8 * kHour - (6 * kHour + 28 * kMinute)));
+}
+
 TEST_F(RevenueFoldTest, RejectionReasonsRecycleOrDisqualify) {
   MqlLead();
   clock_.SetMs(kT0 + kDay + 10 * kHour);

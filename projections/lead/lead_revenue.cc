@@ -199,6 +199,20 @@ absl::Status LeadFold::RunRevenue(ShardId shard, const v1::LogRecord& record, Pr
   return ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx, std::move(effects), lead);
 }
 
+absl::Status LeadFold::SyncRevenue(ShardId shard, const v1::LogRecord& record,
+                                   ProjectionTxn& txn, TimerIndex& timers, v1::LeadState* lead) {
+  ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueInForce(txn));
+  if (engine == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
+  RevenueContext ctx;
+  ctx.record = &record;
+  ctx.now_ms = record.log_time_ms();
+  ctx.lifecycle = &lifecycle->model();
+  RevenueEffects effects;
+  RETURN_IF_ERROR(engine->OnLeadChanged(ctx, *lead, lead->mutable_revenue(), &effects));
+  return ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx, std::move(effects), lead);
+}
+
 absl::Status LeadFold::FireRevenueTimer(ShardId shard, const v1::LogRecord& record,
                                         ProjectionTxn& txn, TimerIndex& timers,
                                         const Timer& timer) {
