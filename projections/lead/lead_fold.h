@@ -180,6 +180,9 @@ class LeadFold final : public ProjectionFold {
                             v1::LeadState* lead);
   // Revenue (lead_revenue.cc).
   absl::StatusOr<const RevenueEngine*> RevenueInForce(ProjectionTxn& txn);
+  // The engine in force (null: none) with `ctx` filled for `record`.
+  absl::StatusOr<const RevenueEngine*> RevenueCallFor(const v1::LogRecord& record,
+                                                      ProjectionTxn& txn, RevenueContext* ctx);
   absl::Status ReassignToQueue(const v1::LogRecord& record, ProjectionTxn& txn,
                                const std::string& queue_id, const std::string& cause,
                                v1::LeadState* lead);

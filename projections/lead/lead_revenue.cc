@@ -184,15 +184,23 @@ absl::Status LeadFold::ApplyRevenueEffects(ShardId shard, const v1::LogRecord& r
   }
 }
 
+absl::StatusOr<const RevenueEngine*> LeadFold::RevenueCallFor(const v1::LogRecord& record,
+                                                              ProjectionTxn& txn,
+                                                              RevenueContext* ctx) {
+  ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueInForce(txn));
+  if (engine == nullptr) return engine;
+  ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
+  ctx->record = &record;
+  ctx->now_ms = record.log_time_ms();
+  ctx->lifecycle = &lifecycle->model();
+  return engine;
+}
+
 absl::Status LeadFold::RunRevenue(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
                                   v1::LeadState* lead) {
-  ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueInForce(txn));
-  if (engine == nullptr) return absl::OkStatus();
-  ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
   RevenueContext ctx;
-  ctx.record = &record;
-  ctx.now_ms = record.log_time_ms();
-  ctx.lifecycle = &lifecycle->model();
+  ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueCallFor(record, txn, &ctx));
+  if (engine == nullptr) return absl::OkStatus();
   RevenueEffects effects;
   RETURN_IF_ERROR(engine->OnRecord(ctx, *lead, lead->mutable_revenue(), &effects));
   TimerIndex timers(txn);
@@ -201,13 +209,9 @@ absl::Status LeadFold::RunRevenue(ShardId shard, const v1::LogRecord& record, Pr
 
 absl::Status LeadFold::SyncRevenue(ShardId shard, const v1::LogRecord& record,
                                    ProjectionTxn& txn, TimerIndex& timers, v1::LeadState* lead) {
-  ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueInForce(txn));
-  if (engine == nullptr) return absl::OkStatus();
-  ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
   RevenueContext ctx;
-  ctx.record = &record;
-  ctx.now_ms = record.log_time_ms();
-  ctx.lifecycle = &lifecycle->model();
+  ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueCallFor(record, txn, &ctx));
+  if (engine == nullptr) return absl::OkStatus();
   RevenueEffects effects;
   RETURN_IF_ERROR(engine->OnLeadChanged(ctx, *lead, lead->mutable_revenue(), &effects));
   return ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx, std::move(effects), lead);
@@ -218,16 +222,12 @@ absl::Status LeadFold::FireRevenueTimer(ShardId shard, const v1::LogRecord& reco
                                         const Timer& timer) {
   absl::StatusOr<RevenueTimer> parsed = ParseRevenueTimerId(timer.id);
   if (!parsed.ok()) return absl::OkStatus();  // not one we can read: dropped
-  ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueInForce(txn));
+  RevenueContext ctx;
+  ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueCallFor(record, txn, &ctx));
   if (engine == nullptr) return absl::OkStatus();  // rules withdrawn: nothing fires
   ASSIGN_OR_RETURN(v1::LeadState * lead, LoadLead(txn, timer.payload));
   if (lead == nullptr) return absl::OkStatus();  // merged away
   parsed->due_ms = timer.due_ms;
-  ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
-  RevenueContext ctx;
-  ctx.record = &record;
-  ctx.now_ms = record.log_time_ms();
-  ctx.lifecycle = &lifecycle->model();
   RevenueEffects effects;
   RETURN_IF_ERROR(engine->OnTimer(ctx, *parsed, *lead, lead->mutable_revenue(), &effects));
   RETURN_IF_ERROR(
