@@ -1,5 +1,6 @@
 #include "deploy/leadlog/lead_changes.h"
 
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,7 +48,12 @@ absl::StatusOr<std::unique_ptr<ChangeStream>> ChangeStream::Start(EventLog* log,
   ASSIGN_OR_RETURN(stream->emitter_,
                    OutboxEmitter::Create(log, &stream->source_, std::move(emitter_options)));
   ChangeStream* raw = stream.get();
-  stream->thread_ = std::thread([raw] { raw->run_status_ = raw->emitter_->Run(raw->stop_); });
+  stream->thread_ = std::thread([raw] {
+    raw->run_status_ = raw->emitter_->Run(raw->stop_);
+    if (!raw->run_status_.ok()) {
+      std::cerr << "leadlog: change stream stopped: " << raw->run_status_ << "\n";
+    }
+  });
   return stream;
 }
 
