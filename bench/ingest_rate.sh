@@ -22,7 +22,8 @@
 # 5 MiB ahead of the consumer on the busiest partition, and the mock broker
 # then evicts messages (the run fails on the count check). After ingest,
 # serve stops and `leadlog rebuild` rebuilds the lead projection from
-# sequence 0; its rate (records/s) is printed too.
+# sequence 0; its rate (records/s) is printed too, and the change stream's
+# backlog (`leadlog changes`) when serve stopped.
 #
 # Usage: bench/ingest_rate.sh [--events N] [--leads N] [--flows N] [--rate R]
 #                             [-- extra serve flags]
@@ -101,5 +102,8 @@ read -r t0 t1 <<<"$span"
 ms=$((t1 - t0))
 [ "$ms" -gt 0 ] || ms=1
 echo "events=$events leads=$leads flows=$flows producer_rate=$rate ingested=$((total - 1 - definitions * 64)) span_ms=$ms rate_events_per_s=$((events * 1000 / ms)) serve_flags=[$*]"
+# The change stream's backlog when serve stopped (published by the next
+# serve; `-- --no-changes` leaves every change pending).
+echo "changes: $("$leadlog" changes --data-dir "$work/log" 2>/dev/null | tail -1 || echo n/a)"
 rebuild=$("$leadlog" rebuild --data-dir "$work/log" | tail -1)
 echo "rebuild: $rebuild"

@@ -467,7 +467,7 @@ void OutboxEmitter::Impl::PruneDelivered(const std::vector<CursorUpdate>& update
     pruned_since_start_[shard] = true;
     delivered_since_prune_[shard] = 0;
     absl::MutexLock lock(&mu_);
-    ++counters_.pruned_rounds;
+    ++counters_.prunes;
   }
 }
 

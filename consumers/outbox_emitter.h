@@ -178,7 +178,7 @@ struct OutboxEmitterCounters {
   uint64_t rounds = 0;             // completed rounds (including empty ones)
   uint64_t failed_rounds = 0;
   uint64_t recoveries = 0;
-  uint64_t pruned_rounds = 0;      // shards pruned (OutboxSource::Prune calls that succeeded)
+  uint64_t prunes = 0;             // OutboxSource::Prune calls that succeeded
   struct Shard {
     ShardId shard;
     // The cursor: the last entry published (its causing sequence and, for

@@ -298,6 +298,32 @@ TEST_F(ChangeEmitterTest, RestartAndRebuildPublishNothingTwice) {
                       ChangeFormat::kJson);
 }
 
+TEST_F(ChangeEmitterTest, MalformedEntriesAreDataLoss) {
+  ChangeEncoder encoder(reader_.get(), ChangeFormat::kJson);
+  EmitterMessage message;
+  EXPECT_THAT(encoder.Encode(ShardId(0), {"c/short", ""}, &message),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("malformed entry")));
+  EXPECT_THAT(encoder.Encode(ShardId(0), {ChangeKey(Sequence(3), "a:x"), "state?"}, &message),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("6-byte value")));
+  Sequence sequence;
+  EXPECT_FALSE(encoder.ParseKey(ChangeKey(Sequence(3), ""), &sequence)) << "no lead key";
+  EXPECT_TRUE(encoder.ParseKey(ChangeKey(Sequence(3), "a:x"), &sequence));
+  EXPECT_EQ(sequence, Sequence(3));
+}
+
+TEST_F(ChangeEmitterTest, ACursorThatIsNotAChangeKeyIsDataLoss) {
+  MockCluster cluster(4, kLeadsTopic);
+  Ingest(R"({"type":"page","messageId":"e1","anonymousId":"a","name":"P","context":{"page":{"path":"/x"}}})"
+         "\n",
+         1);
+  ASSERT_OK(StoreCursor(log_.get(), kChangesCursorName, ShardId(0), "o/not-a-change", true));
+  ChangeEncoder encoder(reader_.get(), ChangeFormat::kJson);
+  auto emitter = MakeEmitter(cluster, &encoder);
+  ASSERT_NE(emitter, nullptr);
+  EXPECT_THAT(emitter->EmitOnce().status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cursor changes of shard 0")));
+}
+
 TEST_F(ChangeEmitterTest, UnknownFormatIsRejected) {
   EXPECT_THAT(ParseChangeFormat("avro").status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("expected json or protobuf")));

@@ -1,5 +1,6 @@
 #include "deploy/leadlog/lead_changes.h"
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -90,9 +91,16 @@ absl::StatusOr<std::vector<ChangeBacklog>> ChangeBacklogs(const EventLog* log,
       }
       b.has_cursor = true;
     }
-    ASSIGN_OR_RETURN(std::vector<ProjectionEntry> pending,
-                     runner->Scan(shard, kChangePrefix, cursor.value_or(""), limit));
-    b.pending = pending.size();
+    // Counted a page at a time (entries are small, the backlog may not be).
+    std::string after = cursor.value_or("");
+    while (b.pending < limit) {
+      const size_t page_max = std::min<size_t>(4096, limit - b.pending);
+      ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page,
+                       runner->Scan(shard, kChangePrefix, after, page_max));
+      b.pending += page.size();
+      if (page.size() < page_max) break;
+      after = page.back().key;
+    }
     out.push_back(b);
   }
   return out;
