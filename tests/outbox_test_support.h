@@ -116,6 +116,18 @@ class MockCluster {
   std::string bootstrap_;
 };
 
+// EmitOnce until a round publishes nothing: the total, or the first error.
+inline absl::StatusOr<size_t> Drain(OutboxEmitter& emitter) {
+  size_t total = 0;
+  for (int round = 0; round < 100000; ++round) {
+    absl::StatusOr<size_t> n = emitter.EmitOnce();
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    total += *n;
+  }
+  return total;
+}
+
 struct ReadBack {
   int partition = 0;
   int64_t offset = 0;
