@@ -54,6 +54,26 @@ bool ChangeEncoder::ParseKey(absl::string_view key, Sequence* sequence) const {
   return ParseChangeKey(key, sequence, &lead);
 }
 
+void ChangeEncoder::BeginRound() const { cache_.clear(); }
+
+absl::StatusOr<const ChangeEncoder::Rendered*> ChangeEncoder::Render(
+    ShardId shard, const std::string& lead_key) const {
+  if (shard != cached_shard_) {
+    cache_.clear();
+    cached_shard_ = shard;
+  }
+  if (auto it = cache_.find(lead_key); it != cache_.end()) return &it->second;
+  ASSIGN_OR_RETURN(LeadRead read, reader_->Read(shard, lead_key));
+  Rendered rendered;
+  rendered.position = read.position;
+  if (read.state.has_value()) {
+    ASSIGN_OR_RETURN(rendered.value, RenderLead(*read.state, format_));
+  } else {
+    rendered.merged_into = std::move(read.merged_into);
+  }
+  return &cache_.emplace(lead_key, std::move(rendered)).first->second;
+}
+
 absl::Status ChangeEncoder::Encode(ShardId shard, const ProjectionEntry& entry,
                                    EmitterMessage* message) const {
   Sequence sequence;
@@ -63,20 +83,18 @@ absl::Status ChangeEncoder::Encode(ShardId shard, const ProjectionEntry& entry,
                                             absl::BytesToHexString(entry.key), " (",
                                             entry.value.size(), "-byte value)"));
   }
-  ASSIGN_OR_RETURN(LeadRead read, reader_->Read(shard, lead_key));
+  ASSIGN_OR_RETURN(const Rendered* rendered, Render(shard, lead_key));
   message->key = lead_key;
+  message->value = rendered->value;
   message->headers = {{kChangeSequenceHeader, std::to_string(sequence.value())},
-                      {kChangePositionHeader, std::to_string(read.position.value())}};
-  if (!read.state.has_value()) {
-    message->value.reset();
-    message->headers.emplace_back(kChangeMergedIntoHeader, read.merged_into);
-    return absl::OkStatus();
+                      {kChangePositionHeader, std::to_string(rendered->position.value())}};
+  if (!rendered->value.has_value()) {
+    message->headers.emplace_back(kChangeMergedIntoHeader, rendered->merged_into);
+  } else {
+    message->headers.emplace_back("content-type", format_ == ChangeFormat::kJson
+                                                      ? "application/json"
+                                                      : "application/x-protobuf");
   }
-  ASSIGN_OR_RETURN(std::string value, RenderLead(*read.state, format_));
-  message->value = std::move(value);
-  message->headers.emplace_back("content-type", format_ == ChangeFormat::kJson
-                                                    ? "application/json"
-                                                    : "application/x-protobuf");
   return absl::OkStatus();
 }
 

@@ -38,9 +38,9 @@
 // topic wants the latest state per key, which is what emit-time values give:
 // the value of lead L's last message is L's state after its last change
 // (nothing later changed L, or a later entry would exist). Several changes
-// of one lead published in one round carry the same (latest) value; they are
-// still published one per change (no coalescing), so (lead, sequence) pairs
-// are exactly the change entries.
+// of one lead published in one round carry the same (latest) value, read and
+// rendered once; they are still published one per change (no coalescing),
+// so (lead, sequence) pairs are exactly the change entries.
 //
 // Guarantees. Per lead key, messages are in log order (a lead lives in one
 // shard; a shard's entries are published in key order = (sequence, lead)
@@ -71,6 +71,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -119,10 +120,24 @@ class ChangeEncoder final : public EntryEncoder {
   // errors as they are.
   absl::Status Encode(ShardId shard, const ProjectionEntry& entry,
                       EmitterMessage* message) const override;
+  void BeginRound() const override;
 
  private:
+  // A lead read and rendered once per shard and round: every change of it
+  // in the round carries the same (latest) value.
+  struct Rendered {
+    Sequence position;
+    std::optional<std::string> value;  // nullopt: no state (merged)
+    std::string merged_into;
+  };
+  absl::StatusOr<const Rendered*> Render(ShardId shard, const std::string& lead_key) const;
+
   const LeadStateReader* const reader_;
   const ChangeFormat format_;
+  // The emitter's thread only. Holds at most one round of one shard
+  // (<= batch leads).
+  mutable ShardId cached_shard_;
+  mutable absl::flat_hash_map<std::string, Rendered> cache_;
 };
 
 // Emitter options for the change stream: topic kLeadsTopic, cursor

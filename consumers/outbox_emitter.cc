@@ -388,6 +388,7 @@ absl::StatusOr<size_t> OutboxEmitter::Impl::ProduceRound(std::vector<CursorUpdat
   std::vector<ShardId> shards = source_->Shards();
   std::sort(shards.begin(), shards.end());
   round_produced_.clear();
+  encoder_.BeginRound();
   for (ShardId shard : shards) {
     ASSIGN_OR_RETURN(std::string cursor, CursorOf(shard));
     ASSIGN_OR_RETURN(std::vector<ProjectionEntry> entries,

@@ -131,6 +131,10 @@ class EntryEncoder {
   // The message for `entry` of `shard`. DataLoss for a malformed entry.
   virtual absl::Status Encode(ShardId shard, const ProjectionEntry& entry,
                               EmitterMessage* message) const = 0;
+  // A round starts. Within a round, a shard's entries are read before the
+  // first Encode of that shard (an encoder may reuse what it read for
+  // several entries of one shard and round).
+  virtual void BeginRound() const {}
 };
 
 // The outbox's encoder: key = lead_key, value = the Action as JSON, headers
