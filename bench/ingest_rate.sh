@@ -22,7 +22,10 @@
 # 5 MiB ahead of the consumer on the busiest partition, and the mock broker
 # then evicts messages (the run fails on the count check). After ingest,
 # serve stops and `leadlog rebuild` rebuilds the lead projection from
-# sequence 0; its rate (records/s) is printed too.
+# sequence 0; its rate (records/s) is printed too. With the change stream on
+# (the default), serve is stopped only once every change is published: the
+# script prints how long that took after ingest, serve's CPU seconds (user +
+# system, the whole run) and the change backlog at stop.
 #
 # Usage: bench/ingest_rate.sh [--events N] [--leads N] [--flows N] [--rate R]
 #                             [-- extra serve flags]
@@ -93,6 +96,19 @@ for _ in $(seq 1 3000); do
   [ "$total" -ge "$expected" ] && break
   sleep 0.2
 done
+# Change stream: how long after ingest the last change is published (unless
+# serve runs with --no-changes or --no-projections), then serve's CPU time.
+drain_ms=n/a
+if [[ " $* " != *" --no-changes "* && " $* " != *" --no-projections "* ]]; then
+  t0=$(date +%s%N)
+  for _ in $(seq 1 3000); do
+    "$leadlog" changes --data-dir "$work/log" 2>/dev/null | grep -qx 'pending: 0' && break
+    sleep 0.2
+  done
+  drain_ms=$((($(date +%s%N) - t0) / 1000000))
+fi
+read -r -a stat <"/proc/$serve/stat"
+serve_cpu_s=$(awk -v t=$((stat[13] + stat[14])) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }')
 kill -TERM "$serve"; wait "$serve" || true
 [ "$total" -eq "$expected" ] || { echo "ingest_rate: ingested $total of $expected" >&2; exit 1; }
 span=$("$leadlog" log --data-dir "$work/log" --limit 1000000 2>/dev/null | grep -v 'bench-start\|CALL_TYPE_DEFINITION' |
@@ -101,5 +117,8 @@ read -r t0 t1 <<<"$span"
 ms=$((t1 - t0))
 [ "$ms" -gt 0 ] || ms=1
 echo "events=$events leads=$leads flows=$flows producer_rate=$rate ingested=$((total - 1 - definitions * 64)) span_ms=$ms rate_events_per_s=$((events * 1000 / ms)) serve_flags=[$*]"
+# The change stream's backlog when serve stopped (published by the next
+# serve; `-- --no-changes` leaves every change pending).
+echo "changes: drained ${drain_ms} ms after ingest; serve cpu ${serve_cpu_s} s; at stop $("$leadlog" changes --data-dir "$work/log" 2>/dev/null | tail -1 || echo n/a)"
 rebuild=$("$leadlog" rebuild --data-dir "$work/log" | tail -1)
 echo "rebuild: $rebuild"

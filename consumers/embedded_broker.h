@@ -31,7 +31,8 @@ struct EmbeddedBrokerOptions {
   // later by clients (auto-create) get the mock's default of 4.
   int partitions = 8;
   // Topics created at start.
-  std::vector<std::string> topics = {"leadlog.events", "leadlog.events.dlq", "leadlog.actions"};
+  std::vector<std::string> topics = {"leadlog.events", "leadlog.events.dlq", "leadlog.actions",
+                                     "leadlog.leads"};
 };
 
 class EmbeddedBroker {

@@ -31,7 +31,6 @@ namespace {
 
 constexpr char kHeaderActionId[] = "leadlog-action-id";
 constexpr char kHeaderShard[] = "leadlog-shard";
-constexpr char kHeaderOutboxKey[] = "leadlog-outbox-key";
 
 // Delivery reports of the current round (librdkafka calls dr_cb from
 // flush/poll on the emitter's thread).
@@ -60,20 +59,21 @@ std::string HeaderValue(const RdKafka::Headers* headers, const std::string& name
   return std::string(static_cast<const char*>(header.value()), header.value_size());
 }
 
-// The outbox key in a message's headers, if the message is one of ours.
-std::optional<std::pair<ShardId, std::string>> OutboxKeyOf(RdKafka::Message& message) {
+// The entry key in a message's headers, if the message is one of ours.
+std::optional<std::pair<ShardId, std::string>> PositionOf(RdKafka::Message& message,
+                                                          const std::string& position_header,
+                                                          const EntryEncoder& encoder) {
   const RdKafka::Headers* headers = message.headers();
   uint32_t shard = 0;
   if (!absl::SimpleAtoi(HeaderValue(headers, kHeaderShard), &shard)) return std::nullopt;
-  const std::string hex = HeaderValue(headers, kHeaderOutboxKey);
-  if (hex.size() != 2 * kOutboxKeyBytes ||
+  const std::string hex = HeaderValue(headers, position_header);
+  if (hex.empty() || hex.size() % 2 != 0 || hex.size() > 2 * kProjectionKeyBytesMax ||
       hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return std::nullopt;
   }
   std::string key = absl::HexStringToBytes(hex);
   Sequence sequence;
-  uint32_t index = 0;
-  if (!ParseOutboxKey(key, &sequence, &index)) return std::nullopt;
+  if (!encoder.ParseKey(key, &sequence)) return std::nullopt;
   return std::make_pair(ShardId(shard), std::move(key));
 }
 
@@ -90,6 +90,26 @@ absl::StatusOr<std::string> RenderJson(const v1::Action& action) {
   return json;
 }
 
+// The outbox's actions (see ActionEncoder in the header).
+class ActionEncoderImpl final : public EntryEncoder {
+ public:
+  bool ParseKey(absl::string_view key, Sequence* sequence) const override {
+    uint32_t index = 0;
+    return ParseOutboxKey(key, sequence, &index);
+  }
+  absl::Status Encode(ShardId shard, const ProjectionEntry& entry,
+                      EmitterMessage* message) const override {
+    v1::Action action;
+    RETURN_IF_ERROR(DecodeOutboxEntry(shard, entry.key, entry.value, &action));
+    ASSIGN_OR_RETURN(std::string json, RenderJson(action));
+    message->key = action.lead_key();
+    message->value = std::move(json);
+    message->headers = {{kHeaderActionId, action.action_id()},
+                        {"content-type", "application/json"}};
+    return absl::OkStatus();
+  }
+};
+
 absl::Status CheckRange(absl::string_view field, int64_t value, int64_t max) {
   if (value >= 1 && value <= max) return absl::OkStatus();
   return absl::InvalidArgumentError(
@@ -98,10 +118,18 @@ absl::Status CheckRange(absl::string_view field, int64_t value, int64_t max) {
 
 }  // namespace
 
+const EntryEncoder& ActionEncoder() {
+  static const ActionEncoderImpl* const encoder = new ActionEncoderImpl();
+  return *encoder;
+}
+
 class OutboxEmitter::Impl {
  public:
   Impl(EventLog* log, const OutboxSource* source, OutboxEmitterOptions options)
-      : log_(log), source_(source), options_(std::move(options)) {}
+      : log_(log),
+        source_(source),
+        options_(std::move(options)),
+        encoder_(options_.encoder != nullptr ? *options_.encoder : ActionEncoder()) {}
 
   absl::Status Init() { return CreateProducer(); }
   absl::StatusOr<size_t> EmitOnce();
@@ -131,11 +159,19 @@ class OutboxEmitter::Impl {
   absl::StatusOr<size_t> ProduceRound(std::vector<CursorUpdate>* updates);
   absl::Status ProduceEntry(ShardId shard, const ProjectionEntry& entry);
   absl::Status AwaitDeliveries(size_t produced);
+  void PruneDelivered(const std::vector<CursorUpdate>& updates);
   void UpdateCounters(size_t published, bool failed);
 
   EventLog* const log_;
   const OutboxSource* const source_;
   const OutboxEmitterOptions options_;
+  const EntryEncoder& encoder_;
+  // Pruning: entries delivered per shard since its last prune; shards
+  // pruned at least once since the start.
+  absl::flat_hash_map<ShardId, uint64_t> delivered_since_prune_;
+  absl::flat_hash_map<ShardId, bool> pruned_since_start_;
+  // Entries produced per shard in the current round.
+  absl::flat_hash_map<ShardId, uint64_t> round_produced_;
   DeliveryTracker tracker_;
   std::unique_ptr<RdKafka::Producer> producer_;
   int partitions_ = 0;         // of the topic, from metadata at recovery
@@ -196,12 +232,12 @@ absl::StatusOr<int> OutboxEmitter::Impl::PartitionCount() {
 
 absl::StatusOr<std::string> OutboxEmitter::Impl::CursorOf(ShardId shard) {
   if (auto it = cursors_.find(shard); it != cursors_.end()) return it->second;
-  ASSIGN_OR_RETURN(std::optional<std::string> stored, LoadCursor(log_, kEmitterCursorName, shard));
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   LoadCursor(log_, options_.cursor_name, shard));
   Sequence sequence;
-  uint32_t index = 0;
-  if (stored.has_value() && !stored->empty() && !ParseOutboxKey(*stored, &sequence, &index)) {
-    return absl::DataLossError(absl::StrCat("cursor ", kEmitterCursorName, " of shard ",
-                                            shard.value(), ": not an outbox key (",
+  if (stored.has_value() && !stored->empty() && !encoder_.ParseKey(*stored, &sequence)) {
+    return absl::DataLossError(absl::StrCat("cursor ", options_.cursor_name, " of shard ",
+                                            shard.value(), ": not an entry key (",
                                             absl::BytesToHexString(*stored), ")"));
   }
   cursors_[shard] = stored.value_or("");
@@ -224,7 +260,7 @@ absl::Status OutboxEmitter::Impl::Recover() {
     if (it == cursors_.end() || key <= it->second) continue;  // not ours, or not past
     updates.push_back({shard, key});
   }
-  RETURN_IF_ERROR(StoreCursors(log_, kEmitterCursorName, updates, /*sync=*/true));
+  RETURN_IF_ERROR(StoreCursors(log_, options_.cursor_name, updates, /*sync=*/true));
   for (const CursorUpdate& u : updates) cursors_[u.shard] = u.value;
   absl::MutexLock lock(&mu_);
   counters_.recovered_skipped += past;
@@ -288,7 +324,7 @@ absl::Status OutboxEmitter::Impl::ReadTail(const std::map<int, int>& shards_per_
       status = KafkaStatus(message->err(), absl::StrCat("recovery: read ", options_.topic));
       break;
     }
-    if (auto ours = OutboxKeyOf(*message); ours.has_value()) {
+    if (auto ours = PositionOf(*message, options_.position_header, encoder_); ours.has_value()) {
       auto cursor = cursors_.find(ours->first);
       if (cursor != cursors_.end() && ours->second > cursor->second) ++*past;
       std::string& best = (*highest)[ours->first];
@@ -302,23 +338,26 @@ absl::Status OutboxEmitter::Impl::ReadTail(const std::map<int, int>& shards_per_
 }
 
 absl::Status OutboxEmitter::Impl::ProduceEntry(ShardId shard, const ProjectionEntry& entry) {
-  v1::Action action;
-  RETURN_IF_ERROR(DecodeOutboxEntry(shard, entry.key, entry.value, &action));
-  ASSIGN_OR_RETURN(std::string json, RenderJson(action));
+  EmitterMessage message;
+  RETURN_IF_ERROR(encoder_.Encode(shard, entry, &message));
   RdKafka::Headers* headers = RdKafka::Headers::create();
-  headers->add(kHeaderActionId, action.action_id());
   headers->add(kHeaderShard, std::to_string(shard.value()));
-  headers->add(kHeaderOutboxKey, absl::BytesToHexString(entry.key));
-  headers->add("content-type", "application/json");
+  headers->add(options_.position_header, absl::BytesToHexString(entry.key));
+  for (const auto& [name, value] : message.headers) headers->add(name, value);
   const int32_t partition = static_cast<int32_t>(shard.value() % static_cast<uint32_t>(partitions_));
+  // A null payload (tombstone) is a nullptr with length 0.
+  char* payload = message.value.has_value() ? message.value->data() : nullptr;
+  const size_t length = message.value.has_value() ? message.value->size() : 0;
   while (true) {
     RdKafka::ErrorCode err = producer_->produce(
-        options_.topic, partition, RdKafka::Producer::RK_MSG_COPY, json.data(), json.size(),
-        action.lead_key().data(), action.lead_key().size(), 0, headers, nullptr);
+        options_.topic, partition, RdKafka::Producer::RK_MSG_COPY, payload, length,
+        message.key.data(), message.key.size(), 0, headers, nullptr);
     if (err == RdKafka::ERR_NO_ERROR) return absl::OkStatus();  // headers now librdkafka's
     if (err != RdKafka::ERR__QUEUE_FULL) {
       delete headers;
-      return KafkaStatus(err, absl::StrCat("produce action ", action.action_id()));
+      return KafkaStatus(err, absl::StrCat("produce ", options_.topic, " entry ",
+                                           absl::BytesToHexString(entry.key), " of shard ",
+                                           shard.value()));
     }
     producer_->poll(10);
   }
@@ -348,6 +387,8 @@ absl::StatusOr<size_t> OutboxEmitter::Impl::ProduceRound(std::vector<CursorUpdat
   bool full = false;
   std::vector<ShardId> shards = source_->Shards();
   std::sort(shards.begin(), shards.end());
+  round_produced_.clear();
+  encoder_.BeginRound();
   for (ShardId shard : shards) {
     ASSIGN_OR_RETURN(std::string cursor, CursorOf(shard));
     ASSIGN_OR_RETURN(std::vector<ProjectionEntry> entries,
@@ -363,6 +404,7 @@ absl::StatusOr<size_t> OutboxEmitter::Impl::ProduceRound(std::vector<CursorUpdat
       cursor = entry.key;
     }
     produced += entries.size();
+    round_produced_[shard] = entries.size();
     full = full || entries.size() >= static_cast<size_t>(options_.batch);
     updates->push_back({shard, std::move(cursor)});
   }
@@ -389,7 +431,7 @@ absl::StatusOr<size_t> OutboxEmitter::Impl::EmitOnce() {
   if (status.ok() && produced > 0 && options_.round_delivered_hook) {
     options_.round_delivered_hook(produced);
   }
-  if (status.ok()) status = StoreCursors(log_, kEmitterCursorName, updates, /*sync=*/true);
+  if (status.ok()) status = StoreCursors(log_, options_.cursor_name, updates, /*sync=*/true);
   if (!status.ok()) {
     // Some messages may have landed: find them again before producing more.
     // A new producer also clears a fatal idempotence error.
@@ -402,9 +444,32 @@ absl::StatusOr<size_t> OutboxEmitter::Impl::EmitOnce() {
     UpdateCounters(0, /*failed=*/true);
     return status;
   }
-  for (CursorUpdate& u : updates) cursors_[u.shard] = std::move(u.value);
+  for (const CursorUpdate& u : updates) cursors_[u.shard] = u.value;
+  PruneDelivered(updates);
   UpdateCounters(produced, /*failed=*/false);
   return produced;
+}
+
+// After the cursors are stored: entries at or behind a shard's cursor are
+// delivered, so deleting them cannot lose a message. A failed prune is
+// retried at the next round (nothing depends on it but disk space).
+void OutboxEmitter::Impl::PruneDelivered(const std::vector<CursorUpdate>& updates) {
+  if (options_.prune_entries_min == 0) return;
+  for (const CursorUpdate& u : updates) delivered_since_prune_[u.shard] += round_produced_[u.shard];
+  for (const auto& [shard, cursor] : cursors_) {
+    if (cursor.empty()) continue;
+    const bool first = !pruned_since_start_[shard];
+    if (!first && delivered_since_prune_[shard] < options_.prune_entries_min) continue;
+    absl::Status pruned = source_->Prune(shard, cursor);
+    if (!pruned.ok()) {
+      std::cerr << "leadlog: " << options_.topic << " emitter: prune: " << pruned << "\n";
+      continue;
+    }
+    pruned_since_start_[shard] = true;
+    delivered_since_prune_[shard] = 0;
+    absl::MutexLock lock(&mu_);
+    ++counters_.prunes;
+  }
 }
 
 void OutboxEmitter::Impl::UpdateCounters(size_t published, bool failed) {
@@ -417,7 +482,10 @@ void OutboxEmitter::Impl::UpdateCounters(size_t published, bool failed) {
   for (const auto& [shard, key] : sorted) {
     OutboxEmitterCounters::Shard s;
     s.shard = shard;
-    s.has_cursor = ParseOutboxKey(key, &s.sequence, &s.index);
+    s.has_cursor = encoder_.ParseKey(key, &s.sequence);
+    Sequence sequence;
+    if (!ParseOutboxKey(key, &sequence, &s.index)) s.index = 0;
+    s.key = key;
     counters_.shards.push_back(s);
   }
 }
@@ -432,7 +500,8 @@ absl::Status OutboxEmitter::Impl::Run(const std::atomic<bool>& stop_requested) {
           code == absl::StatusCode::kFailedPrecondition) {
         return published.status();
       }
-      std::cerr << "leadlog: outbox emitter: " << published.status() << " (retrying)\n";
+      std::cerr << "leadlog: " << options_.topic << " emitter: " << published.status()
+                << " (retrying)\n";
     }
     if (retry_soon) continue;
     absl::MutexLock lock(&mu_);
@@ -450,12 +519,16 @@ absl::StatusOr<std::unique_ptr<OutboxEmitter>> OutboxEmitter::Create(EventLog* l
   }
   if (options.brokers.empty()) return absl::InvalidArgumentError("brokers: required");
   if (options.topic.empty()) return absl::InvalidArgumentError("topic: required");
+  if (options.position_header.empty()) {
+    return absl::InvalidArgumentError("position_header: required");
+  }
   RETURN_IF_ERROR(CheckRange("batch", options.batch, kEmitterBatchMax));
   RETURN_IF_ERROR(
       CheckRange("delivery_timeout_ms", options.delivery_timeout_ms, kEmitterDeliveryTimeoutMsMax));
   RETURN_IF_ERROR(CheckRange("idle_ms", options.idle_ms, kEmitterIdleMsMax));
   // Cursors need the log's store: fail here rather than at the first round.
-  RETURN_IF_ERROR(LoadCursor(log, kEmitterCursorName, ShardId(0)).status());
+  // (also checks cursor_name).
+  RETURN_IF_ERROR(LoadCursor(log, options.cursor_name, ShardId(0)).status());
   auto impl = std::make_unique<Impl>(log, source, std::move(options));
   RETURN_IF_ERROR(impl->Init());
   return std::unique_ptr<OutboxEmitter>(new OutboxEmitter(std::move(impl)));

@@ -44,6 +44,13 @@
 // (decimal), `leadlog-outbox-key` (lowercase hex of the outbox key),
 // `content-type: application/json`.
 //
+// Other streams. The same machinery publishes any ordered per-shard queue of
+// projection entries: an EntryEncoder turns an entry into a message, and
+// the options name the cursor, the position header and the topic. The
+// change stream (consumers/change_emitter.h) publishes the lead projection's
+// change entries to leadlog.leads this way, and prunes what it delivered
+// (OutboxSource::Prune, after the cursor is stored).
+//
 // Thread-safety: EmitOnce and Run must not run concurrently (one driver
 // thread); Notify and counters() may be called from any thread.
 // Ownership: `log` and `source` are borrowed and must outlive the emitter.
@@ -62,7 +69,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -90,7 +99,47 @@ class OutboxSource {
   virtual absl::StatusOr<std::vector<ProjectionEntry>> Read(ShardId shard,
                                                             absl::string_view after_key,
                                                             size_t limit) const = 0;
+  // Deletes the entries of `shard` up to and including `through_key`, which
+  // are published and acknowledged and behind the stored cursor. Called
+  // when OutboxEmitterOptions::prune_entries_min is set. Default: keeps
+  // everything.
+  virtual absl::Status Prune(ShardId shard, absl::string_view through_key) const {
+    (void)shard;
+    (void)through_key;
+    return absl::OkStatus();
+  }
 };
+
+// One message for one entry.
+struct EmitterMessage {
+  std::string key;                   // the Kafka message key
+  std::optional<std::string> value;  // nullopt: a null value (a tombstone)
+  // Headers after the emitter's own (`leadlog-shard` and the position
+  // header, which the emitter adds to every message).
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Turns the entries of one stream into messages. Called on the emitter's
+// thread only.
+class EntryEncoder {
+ public:
+  virtual ~EntryEncoder() = default;
+  // True (filling `sequence`, the causing record) when `key` is a
+  // well-formed entry key of this stream: recovery trusts only such keys in
+  // the position header.
+  virtual bool ParseKey(absl::string_view key, Sequence* sequence) const = 0;
+  // The message for `entry` of `shard`. DataLoss for a malformed entry.
+  virtual absl::Status Encode(ShardId shard, const ProjectionEntry& entry,
+                              EmitterMessage* message) const = 0;
+  // A round starts. Within a round, a shard's entries are read before the
+  // first Encode of that shard (an encoder may reuse what it read for
+  // several entries of one shard and round).
+  virtual void BeginRound() const {}
+};
+
+// The outbox's encoder: key = lead_key, value = the Action as JSON, headers
+// `leadlog-action-id`, `content-type: application/json`.
+const EntryEncoder& ActionEncoder();
 
 struct OutboxEmitterOptions {
   // Kafka bootstrap servers. Required.
@@ -110,6 +159,18 @@ struct OutboxEmitterOptions {
   // Extra librdkafka properties for the producer and the recovery reader
   // (e.g. security settings), applied after the emitter's own.
   KafkaProperties properties;
+  // What the entries are and how they become messages; nullptr = the
+  // outbox's actions (ActionEncoder). Borrowed: must outlive the emitter.
+  const EntryEncoder* encoder = nullptr;
+  // The cursor the positions are stored under (engine/cursors.h); one per
+  // stream. Default kEmitterCursorName.
+  std::string cursor_name = kEmitterCursorName;
+  // The header carrying the entry key (lowercase hex) that recovery reads.
+  std::string position_header = "leadlog-outbox-key";
+  // Prune (OutboxSource::Prune) a shard's delivered entries once at least
+  // this many were delivered since its last prune, and at the first round
+  // after a start (entries a rebuild rewrote behind the cursor); 0 = never.
+  uint64_t prune_entries_min = 0;
   // Test hook: called after a round's messages are all acknowledged and
   // before its cursors are stored (crash tests kill the process there).
   std::function<void(size_t published)> round_delivered_hook;
@@ -121,14 +182,16 @@ struct OutboxEmitterCounters {
   uint64_t rounds = 0;             // completed rounds (including empty ones)
   uint64_t failed_rounds = 0;
   uint64_t recoveries = 0;
+  uint64_t prunes = 0;             // OutboxSource::Prune calls that succeeded
   struct Shard {
     ShardId shard;
-    // The cursor: the last action published (sequence, index); has_cursor
-    // false before the first. Lag in records = projection checkpoint -
-    // sequence.
+    // The cursor: the last entry published (its causing sequence and, for
+    // the outbox, index); has_cursor false before the first. Lag in
+    // records = projection checkpoint - sequence.
     bool has_cursor = false;
     Sequence sequence;
     uint32_t index = 0;
+    std::string key;  // the cursor's entry key ("" = none)
   };
   std::vector<Shard> shards;
 };

@@ -165,6 +165,11 @@ inline constexpr int kEmitterDeliveryTimeoutMsMax = 600'000;
 inline constexpr int kEmitterIdleMsDefault = 1000;
 inline constexpr int kEmitterIdleMsMax = 60'000;
 
+// --- consumers/change_emitter.h ---
+// Change entries a shard delivers between two prunes of its delivered
+// entries (one RocksDB range deletion each: few range tombstones).
+inline constexpr uint64_t kChangesPruneEntriesMin = 10'000;
+
 // --- engine/outbox.h ---
 // Longest action type ([a-z0-9_]); it is part of the action id.
 inline constexpr size_t kActionTypeBytesMax = 64;

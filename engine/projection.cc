@@ -270,6 +270,8 @@ class RunnerImpl final : public ProjectionRunner {
     return reader.Get(key);
   }
   absl::StatusOr<std::string> StateDigest(ShardId shard) const override;
+  absl::Status Prune(ShardId shard, absl::string_view prefix, absl::string_view through_key,
+                     bool sync) override;
   absl::StatusOr<std::vector<ProjectionEntry>> Scan(ShardId shard, absl::string_view prefix,
                                                     absl::string_view after,
                                                     size_t limit) const override {
@@ -404,12 +406,41 @@ absl::StatusOr<std::string> RunnerImpl::StateDigest(ShardId shard) const {
   read.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(read, family_));
   Fnv1a64 hash;
+  const std::vector<std::string> transient = fold_->transient_prefixes();
   for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    hash.AddSized(View(it->key()).substr(lower.size()));
+    const absl::string_view fold_key = View(it->key()).substr(lower.size());
+    bool skip = false;
+    for (const std::string& prefix : transient) skip = skip || absl::StartsWith(fold_key, prefix);
+    if (skip) continue;
+    hash.AddSized(fold_key);
     hash.AddSized(View(it->value()));
   }
   RETURN_IF_ERROR(store_->FromRocks(it->status(), "read projection state"));
   return hash.Hex();
+}
+
+absl::Status RunnerImpl::Prune(ShardId shard, absl::string_view prefix,
+                               absl::string_view through_key, bool sync) {
+  const std::vector<std::string> transient = fold_->transient_prefixes();
+  if (prefix.empty() || std::find(transient.begin(), transient.end(), prefix) == transient.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(label_, ": prefix \"", prefix, "\" is not a transient prefix of the fold"));
+  }
+  if (!absl::StartsWith(through_key, prefix) || through_key.size() > kProjectionKeyBytesMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(label_, ": through_key is not a key under \"", prefix, "\""));
+  }
+  if (store_->read_only()) {
+    return absl::FailedPreconditionError(absl::StrCat(label_, ": prune on a read-only log"));
+  }
+  std::string begin, end;
+  internal::EncodeProjectionStateKey(shard, prefix, &begin);
+  internal::EncodeProjectionStateKey(shard, through_key, &end);
+  end.push_back('\0');  // exclusive end: the smallest key after through_key
+  rocksdb::WriteOptions write;
+  write.sync = sync;
+  return store_->FromRocks(store_->db()->DeleteRange(write, family_, begin, end),
+                           "prune projection entries");
 }
 
 class CatalogImpl final : public ProjectionCatalog {

@@ -33,7 +33,8 @@
 //     the committed state (records 0 .. checkpoint-1, each applied once).
 //   - Checkpoint(shard) <= log->Position(shard).
 //   - state of a projection version is written only by its runner, only
-//     together with its checkpoint.
+//     together with its checkpoint (transient entries may also be pruned,
+//     see Prune).
 #ifndef LEADLOG_ENGINE_PROJECTION_H_
 #define LEADLOG_ENGINE_PROJECTION_H_
 
@@ -121,6 +122,14 @@ class ProjectionFold {
     (void)shard;
     (void)txn;
   }
+
+  // Fold-key prefixes of transient entries: delivery queues the fold
+  // writes for a consumer outside it (e.g. change entries, engine/changes.h),
+  // which that consumer deletes once handled (ProjectionRunner::Prune).
+  // They are deterministic like all state, but a rebuilt version holds every
+  // entry since sequence 0 while the live one holds only those not yet
+  // pruned, so StateDigest leaves them out. Default: none.
+  virtual std::vector<std::string> transient_prefixes() const { return {}; }
 };
 
 struct ProjectionRunnerOptions {
@@ -173,8 +182,19 @@ class ProjectionRunner {
   // FNV-1a 64 over, for each entry in key order, u32 BE key length ‖ key ‖
   // u32 BE value length ‖ value; as 16 lowercase hex digits. Stable across
   // processes and builds (not absl::Hash). Equal states give equal digests,
-  // whichever version or family they live in.
+  // whichever version or family they live in. Entries under the fold's
+  // transient_prefixes() are left out.
   virtual absl::StatusOr<std::string> StateDigest(ShardId shard) const = 0;
+
+  // Deletes the committed transient entries of `shard` whose key starts
+  // with `prefix` and sorts at or before `through_key` (one RocksDB range
+  // deletion; the only write to a version's state outside CatchUp, allowed
+  // because transient entries are no part of the fold's state). `sync`
+  // fsyncs it. InvalidArgument naming "prefix" (not one of the fold's
+  // transient_prefixes()) or "through_key" (not under `prefix`);
+  // FailedPrecondition on a read-only log.
+  virtual absl::Status Prune(ShardId shard, absl::string_view prefix,
+                             absl::string_view through_key, bool sync) = 0;
 
   // Committed entries of `shard` whose key starts with `prefix` and sorts
   // strictly after `after` ("" = from the first), ascending, at most

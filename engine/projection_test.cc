@@ -452,6 +452,64 @@ TEST(ProjectionRunner, StateDigestIsPinned) {
   EXPECT_EQ(Digest(*runner, kShard), "cd07657422688524");  // lead:u:user0 -> 1|Event b0
 }
 
+// CountingFold plus a transient queue entry "q/<sequence>" per record.
+class QueueingFold final : public ProjectionFold {
+ public:
+  std::string name() const override { return "counts"; }
+  uint32_t version() const override { return 1; }
+  absl::Status Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) override {
+    txn.Put(absl::StrCat("q/", record.sequence()), "");
+    return counting_.Apply(shard, record, txn);
+  }
+  std::vector<std::string> transient_prefixes() const override { return {"q/"}; }
+
+ private:
+  CountingFold counting_{"counts", 1};
+};
+
+std::vector<std::string> QueueKeys(const ProjectionRunner& runner) {
+  absl::StatusOr<std::vector<ProjectionEntry>> entries = runner.Scan(kShard, "q/", "", 100);
+  EXPECT_THAT(entries, IsOk());
+  std::vector<std::string> keys;
+  for (const ProjectionEntry& e : entries.value_or(std::vector<ProjectionEntry>{})) {
+    keys.push_back(e.key);
+  }
+  return keys;
+}
+
+TEST(ProjectionRunner, TransientEntriesAreLeftOutOfTheDigestAndPrunable) {
+  LogFixture f;
+  {
+    std::unique_ptr<EventLog> log = f.Open();
+    AppendEvents(*log, kShard, "b", 3);
+    QueueingFold fold;
+    std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold);
+    ASSERT_THAT(runner->CatchUp(kShard), Holds(Sequence(3)));
+    // The same digest as the fold without its queue.
+    CountingFold plain("plain", 1);
+    std::unique_ptr<ProjectionRunner> plain_runner = MakeRunner(*log, plain);
+    ASSERT_THAT(plain_runner->CatchUp(kShard), Holds(Sequence(3)));
+    EXPECT_EQ(Digest(*runner, kShard), Digest(*plain_runner, kShard));
+    EXPECT_THAT(QueueKeys(*runner), ElementsAre("q/0", "q/1", "q/2"));
+    // Prune deletes the transient entries up to and including the key.
+    ASSERT_OK(runner->Prune(kShard, "q/", "q/1", false));
+    EXPECT_THAT(QueueKeys(*runner), ElementsAre("q/2"));
+    EXPECT_EQ(Digest(*runner, kShard), Digest(*plain_runner, kShard));
+    EXPECT_THAT(runner->Prune(kShard, "lead:", "lead:u:user0", false),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a transient prefix")));
+    EXPECT_THAT(runner->Prune(kShard, "q/", "lead:u:user0", false),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("through_key")));
+    EXPECT_THAT(StateOf(*runner, kShard, "lead:u:user0"), Optional(std::string("1|Event b0")));
+  }
+  EventLogOptions options = f.Options();
+  options.read_only = true;
+  std::unique_ptr<EventLog> log = LogFixture::Open(options);
+  QueueingFold fold;
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold);
+  EXPECT_THAT(runner->Prune(kShard, "q/", "q/2", false),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("read-only")));
+}
+
 TEST(ProjectionRunner, VerifyChecksProjectionCheckpointsAndActiveVersions) {
   LogFixture f;
   std::unique_ptr<EventLog> log = f.Open();

@@ -17,40 +17,13 @@ SRC=${2:?usage: handoff_crash_test.sh PATH/TO/leadlog SOURCE_DIR [SEED]}
 SEED=${3:-${LEADLOG_CRASH_SEED:-$RANDOM}}
 command -v kcat >/dev/null || { echo "handoff_crash: kcat not found" >&2; exit 2; }
 echo "handoff_crash: seed $SEED (LEADLOG_CRASH_SEED=$SEED replays the kill schedule)"
-RANDOM=$SEED
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/handoff_crash.XXXXXX")
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "handoff_crash: FAIL: $*" >&2
-  for f in "$TMP"/serve-*.err; do [[ -f $f ]] && { echo "--- $f" >&2; tail -5 "$f" >&2; }; done
-  exit 1
-}
-
-wait_until() {  # SECONDS DESCRIPTION COMMAND...
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "timed out waiting for $what"
-    sleep 0.2
-  done
-}
+NAME=handoff_crash
+# shellcheck source=serve_crash_lib.sh
+source "$(dirname "$0")/serve_crash_lib.sh"
 
 PARTITIONS=4
 EVENTS=12000
-DATA=$TMP/log
-
-"$BIN" broker --partitions $PARTITIONS --bootstrap-file "$TMP/bootstrap" >/dev/null 2>"$TMP/broker.err" &
-PIDS+=($!)
-wait_until 30 "the broker" test -s "$TMP/bootstrap"
-BROKERS=$(cat "$TMP/bootstrap")
+start_broker $PARTITIONS
 
 for def in scoring_model lifecycle_model owner_routing flows/welcome_series flows/early_stage_stream \
   flows/late_stage_stream flows/webinar_follow_up flows/governance; do
@@ -65,48 +38,11 @@ DEMO=$!
 PIDS+=($DEMO)
 EXPECTED=$((EVENTS + 8 * PARTITIONS))
 
-appended() {
-  "$BIN" stats --data-dir "$DATA" --json 2>/dev/null |
-    sed -nE 's/^\{"events_appended":([0-9]+),"duplicates_skipped":([0-9]+).*/\1 \2/p' |
-    awk '{print $1 + $2}'
-}
-
-start_serve() {  # N
-  "$BIN" serve --data-dir "$DATA" --brokers "$BROKERS" --batch-events 200 --progress-ms 0 \
-    -X session.timeout.ms=3000 -X heartbeat.interval.ms=500 \
-    >/dev/null 2>"$TMP/serve-$1.err" &
-  SERVE=$!
-  PIDS+=($SERVE)
-}
-
 # Kill -9 at seeded points while ingest (and the live projection and the
-# emitter) are running.
-KILLS=0
-for round in 1 2 3 4 5; do
-  before=$(appended || true)
-  before=${before:-0}
-  ((before < EXPECTED)) || break
-  start_serve $round
-  # A restarted member joins the group only after the killed one's session
-  # expires: wait for this round's first progress, then a seeded delay.
-  deadline=$((SECONDS + 60))
-  until now=$(appended || true); ((${now:-0} > before)); do
-    ((SECONDS < deadline)) || fail "no progress in round $round"
-    sleep 0.1
-  done
-  sleep "0.$((RANDOM % 10))"
-  kill -KILL $SERVE
-  wait $SERVE 2>/dev/null || true
-  KILLS=$((KILLS + 1))
-  echo "handoff_crash: round $round: killed serve at $(appended || echo 0) of $EXPECTED records"
-done
+# emitter) are running, then ingest the rest.
+kill_rounds $EXPECTED
 wait $DEMO || fail "demo publish: $(tail -1 "$TMP/demo.err")"
-((KILLS >= 3)) || fail "only $KILLS kills landed during ingest"
-
-start_serve final
-wait_until 120 "all $EXPECTED records" bash -c "[ \"\$(\"$BIN\" stats --data-dir \"$DATA\" --json 2>/dev/null | sed -nE 's/^\\{\"events_appended\":([0-9]+).*/\\1/p')\" -ge $EXPECTED ]"
-kill -TERM $SERVE
-wait $SERVE || fail "serve did not exit 0 on SIGTERM"
+finish_serve $EXPECTED
 
 stats=$("$BIN" stats --data-dir "$DATA" --json)
 [[ $stats == *"\"events_appended\":$EXPECTED,"* ]] || fail "expected $EXPECTED appended: $stats"

@@ -116,11 +116,24 @@ class MockCluster {
   std::string bootstrap_;
 };
 
+// EmitOnce until a round publishes nothing: the total, or the first error.
+inline absl::StatusOr<size_t> Drain(OutboxEmitter& emitter) {
+  size_t total = 0;
+  for (int round = 0; round < 100000; ++round) {
+    absl::StatusOr<size_t> n = emitter.EmitOnce();
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    total += *n;
+  }
+  return total;
+}
+
 struct ReadBack {
   int partition = 0;
   int64_t offset = 0;
   std::string key;
   std::string value;
+  bool null_value = false;  // a tombstone (no payload at all)
   std::map<std::string, std::string> headers;
 };
 
@@ -169,7 +182,8 @@ inline absl::StatusOr<std::vector<ReadBack>> ReadTopic(const std::string& broker
     r.partition = m->partition();
     r.offset = m->offset();
     if (m->key() != nullptr) r.key = *m->key();
-    r.value.assign(static_cast<const char*>(m->payload()), m->len());
+    r.null_value = m->payload() == nullptr;
+    if (!r.null_value) r.value.assign(static_cast<const char*>(m->payload()), m->len());
     if (RdKafka::Headers* h = m->headers(); h != nullptr) {
       for (const RdKafka::Headers::Header& header : h->get_all()) {
         r.headers[header.key()] =

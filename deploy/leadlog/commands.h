@@ -34,6 +34,8 @@ int LeadsStalled(const Args& args);
 int Sla(const Args& args);
 int Recycle(const Args& args);
 int Actions(const Args& args);
+// `changes`: the change stream's backlog (commands_changes.cc).
+int Changes(const Args& args);
 // `definitions list` (the `definitions` dispatcher calls it).
 int DefinitionsList(const Args& args);
 // `flows validate|list|stats` (commands_flows.cc): the dispatcher and

@@ -18,6 +18,7 @@
 #include "consumers/outbox_emitter.h"
 #include "consumers/workload.h"
 #include "deploy/leadlog/commands.h"
+#include "deploy/leadlog/lead_changes.h"
 #include "engine/outbox.h"
 #include "engine/status_macros.h"
 #include "projections/lead/lead_projection.h"
@@ -121,6 +122,23 @@ void DeclareServeFlags(CliArgs& args) {
   args.Repeated("X", "KEY=VALUE", "librdkafka property (SASL/TLS, session.timeout.ms, ...)");
   args.String("actions-topic", "T", "where outbox actions are published (\"\" = not published)",
               kActionsTopic);
+  args.String("changes-topic", "T", "compacted topic of lead state changes, keyed by lead",
+              kLeadsTopic);
+  args.String("changes-format", "json|protobuf", "value format on the changes topic", "json");
+  args.Bool("no-changes", "do not publish lead changes (they stay pending in the projection)");
+}
+
+// The change stream of serve (README "Change stream"), or nullptr when off.
+absl::StatusOr<std::unique_ptr<ChangeStream>> StartChanges(const CliArgs& args, EventLog* log,
+                                                           LeadProjection* projection,
+                                                           const KafkaIngestOptions& ingest) {
+  if (projection == nullptr || args.GetBool("no-changes")) return std::unique_ptr<ChangeStream>();
+  ChangeStream::Options options;
+  ASSIGN_OR_RETURN(options.format, ParseChangeFormat(args.Get("changes-format")));
+  options.brokers = ingest.brokers;
+  options.topic = args.Get("changes-topic");
+  options.properties = ingest.properties;
+  return ChangeStream::Start(log, projection, std::move(options));
 }
 
 // The emitter reads the outbox of the lead projection's active version.
@@ -183,7 +201,7 @@ absl::StatusOr<std::unique_ptr<EmbeddedBroker>> StartEmbeddedBroker(const CliArg
   EmbeddedBrokerOptions broker_options;
   ASSIGN_OR_RETURN(int64_t partitions, args.GetInt("partitions", 1, 1024));
   broker_options.partitions = static_cast<int>(partitions);
-  broker_options.topics = {options->topic, kActionsTopic};
+  broker_options.topics = {options->topic, kActionsTopic, args.Get("changes-topic")};
   if (!options->dead_letter_topic.empty()) broker_options.topics.push_back(options->dead_letter_topic);
   ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedBroker> broker, EmbeddedBroker::Start(broker_options));
   options->brokers = broker->bootstrap();
@@ -226,10 +244,12 @@ int Serve(const Args& argv) {
     if (auto s = (*projection)->CatchUpAll(); !s.ok()) return Fail("serve", s);
   }
   std::unique_ptr<OutboxEmitter> emitter;  // set below, before ingest runs
+  std::unique_ptr<ChangeStream> changes;   // likewise
   if (projections) {
-    options->after_append = [&projection, &emitter](const std::vector<ShardId>& shards) {
+    options->after_append = [&projection, &emitter, &changes](const std::vector<ShardId>& shards) {
       absl::Status status = (*projection)->CatchUp(shards);
       if (emitter != nullptr) emitter->Notify();
+      if (changes != nullptr) changes->Notify();
       return status;
     };
   }
@@ -246,6 +266,9 @@ int Serve(const Args& argv) {
     if (!created.ok()) return Fail("serve", created.status());
     emitter = std::move(*created);
   }
+  auto changes_started = StartChanges(args, log->get(), projection->get(), *options);
+  if (!changes_started.ok()) return Fail("serve", changes_started.status());
+  changes = std::move(*changes_started);
   std::atomic<bool> emitter_stop{false};
   std::thread emitter_thread;
   if (emitter != nullptr) {
@@ -280,6 +303,9 @@ int Serve(const Args& argv) {
     if (auto last = emitter->EmitOnce(); !last.ok()) {
       std::cerr << "leadlog serve: final action round: " << last.status() << "\n";
     }
+  }
+  if (changes != nullptr) {
+    if (auto s = changes->Stop(); !s.ok()) std::cerr << "leadlog serve: change stream: " << s << "\n";
   }
   if (!status.ok()) return Fail("serve", status);
   return 0;

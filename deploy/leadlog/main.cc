@@ -27,6 +27,7 @@ const std::map<std::string, Command>& Commands() {
       {"definitions", {Definitions, "validate or publish a definition (scoring, lifecycle, owner routing)"}},
       {"leads", {Leads, "leads get|why|journey ID, leads list|stages|stalled: leads, why, their flows"}},
       {"actions", {Actions, "the outbox: actions the projections asked for (hand-offs, sends, ...)"}},
+      {"changes", {Changes, "the change stream (leadlog.leads): delivered and pending changes per shard"}},
       {"sla", {Sla, "sla report: SLA clocks met, breached, open; median time to accept and to first contact"}},
       {"recycle", {Recycle, "recycle report: recycles by reason and stage, re-entries, recycle-limit disqualifications"}},
       {"flows", {Flows, "flows validate FILE | list | stats ID: nurture flows"}},

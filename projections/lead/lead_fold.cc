@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/changes.h"
 #include "engine/limits.h"
 #include "engine/outbox.h"
 #include "engine/status_macros.h"
@@ -275,6 +276,7 @@ LeadFold::LeadFold() {
 LeadFold::~LeadFold() = default;
 
 absl::Status LeadFold::Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) {
+  BeginRecord(txn, record);
   // Timers that log time has passed fire first, in due order, whatever the
   // record is (a ClockTick exists to make them fire on an idle shard).
   RETURN_IF_ERROR(FireDueTimers(shard, record, txn));
@@ -656,15 +658,19 @@ struct LeadFold::ChunkLeads {
     options.max_block_size = 1 << 20;
     return options;
   }
+  static constexpr uint64_t kNone = UINT64_MAX;
   struct Entry {
     v1::LeadState* state = nullptr;  // on `arena`; null: absent or deleted
     bool dirty = false;
+    // The record whose change entry was written last (kNone: none yet).
+    uint64_t changed_by = kNone;
   };
   google::protobuf::Arena arena{Options()};
   // Pointers to states stay valid for the chunk (the arena owns them).
   absl::flat_hash_map<std::string, Entry> leads;
   // Next outbox index per record of the chunk (WriteAction's hint).
   OutboxIndexes outbox;
+  uint64_t record = 0;  // the record being applied
 };
 
 absl::Status LeadFold::Emit(ProjectionTxn& txn, ShardId shard, v1::Action action) {
@@ -697,23 +703,50 @@ absl::StatusOr<v1::LeadState*> LeadFold::LoadLead(ProjectionTxn& txn, const std:
   return it->second.state;
 }
 
+namespace {
+
+// Writes the change entry (record, key) once per record and lead; `lead` is
+// the chunk's entry of `key` (engine/changes.h).
+template <typename Entry>
+void NoteChange(ProjectionTxn& txn, uint64_t record, Entry& lead, const std::string& key) {
+  if (lead.changed_by == record) return;
+  lead.changed_by = record;
+  WriteChange(txn, Sequence(record), key);
+}
+
+}  // namespace
+
 v1::LeadState* LeadFold::NewLead(ProjectionTxn& txn, const std::string& key) {
   ChunkLeads& chunk = Chunk(txn);
   ChunkLeads::Entry& entry = chunk.leads[key];
   entry.state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
   entry.state->set_lead_key(key);
   entry.dirty = true;
+  NoteChange(txn, chunk.record, entry, key);
   return entry.state;
 }
 
 void LeadFold::MarkDirty(ProjectionTxn& txn, const std::string& key) {
-  Chunk(txn).leads[key].dirty = true;
+  ChunkLeads& chunk = Chunk(txn);
+  ChunkLeads::Entry& entry = chunk.leads[key];
+  entry.dirty = true;
+  NoteChange(txn, chunk.record, entry, key);
 }
 
 void LeadFold::DeleteLead(ProjectionTxn& txn, const std::string& key) {
-  ChunkLeads::Entry& entry = Chunk(txn).leads[key];
+  ChunkLeads& chunk = Chunk(txn);
+  ChunkLeads::Entry& entry = chunk.leads[key];
   entry.state = nullptr;  // the arena frees it with the chunk
   entry.dirty = true;
+  NoteChange(txn, chunk.record, entry, key);
+}
+
+void LeadFold::BeginRecord(ProjectionTxn& txn, const v1::LogRecord& record) {
+  Chunk(txn).record = record.sequence();
+}
+
+std::vector<std::string> LeadFold::transient_prefixes() const {
+  return {std::string(kChangePrefix)};
 }
 
 absl::Status LeadFold::EndChunk(ShardId, ProjectionTxn& txn) {

@@ -16,6 +16,12 @@
 //                                      accepted or rejected)
 //   "q/<routing id>/<queue id>"        BE64 round-robin counter
 //   "o/..."                            outbox actions (engine/outbox.h)
+//   "c/" BE64(sequence) <lead key>     change entries (engine/changes.h):
+//                                      record `sequence` changed the lead
+//                                      (written by MarkDirty/NewLead/
+//                                      DeleteLead, once per record and
+//                                      lead); transient: pruned by the
+//                                      change emitter, not in the digest
 //   "d/f/nurture_flow/<id>", "d/flows", "e/<flow>/<lead>", "fs/<flow>/<stat>",
 //   "t/..."                            nurture (lead_flows.cc)
 //   "d/f/revenue_rules", "d/f/business_calendar", "rs/<counter>",
@@ -129,10 +135,14 @@ class LeadFold final : public ProjectionFold {
   // Leads are decoded once per chunk and written back at its end.
   absl::Status EndChunk(ShardId shard, ProjectionTxn& txn) override;
   void AbortChunk(ShardId shard, ProjectionTxn& txn) override;
+  // The change entries ("c/").
+  std::vector<std::string> transient_prefixes() const override;
 
  private:
   struct ChunkLeads;
   ChunkLeads& Chunk(ProjectionTxn& txn);
+  // Names the record that change entries written from now on belong to.
+  void BeginRecord(ProjectionTxn& txn, const v1::LogRecord& record);
   // The chunk's decoded lead (nullptr when absent); stays valid for the
   // chunk. Changes through it must be followed by MarkDirty.
   absl::StatusOr<v1::LeadState*> LoadLead(ProjectionTxn& txn, const std::string& key);

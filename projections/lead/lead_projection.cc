@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/changes.h"
 #include "engine/status_macros.h"
 
 namespace leadlog {
@@ -52,6 +53,36 @@ std::shared_ptr<const ProjectionRunner> LeadProjection::runner() const {
 uint32_t LeadProjection::active_version() const {
   absl::MutexLock lock(&mu_);
   return active_version_;
+}
+
+absl::StatusOr<LeadProjection::CurrentLead> LeadProjection::ReadLead(
+    ShardId shard, absl::string_view lead_key) const {
+  std::shared_ptr<const ProjectionRunner> active = runner();
+  CurrentLead lead;
+  lead.position = active->Checkpoint(shard);
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, active->Get(shard, LeadStateKey(lead_key)));
+  if (bytes.has_value()) {
+    lead.state.emplace();
+    if (!lead.state->ParseFromString(*bytes)) {
+      return absl::DataLossError(absl::StrCat("lead projection: undecodable lead \"", lead_key,
+                                              "\" in shard ", shard.value()));
+    }
+    return lead;
+  }
+  ASSIGN_OR_RETURN(std::optional<FoundLead> survivor, FindLead(*active, {shard}, lead_key));
+  if (survivor.has_value() && survivor->state.lead_key() != lead_key) {
+    lead.merged_into = survivor->state.lead_key();
+  }
+  return lead;
+}
+
+absl::Status LeadProjection::PruneChanges(ShardId shard, absl::string_view through_key) {
+  std::shared_ptr<ProjectionRunner> active;
+  {
+    absl::MutexLock lock(&mu_);
+    active = active_;
+  }
+  return active->Prune(shard, kChangePrefix, through_key, /*sync=*/false);
 }
 
 absl::Status LeadProjection::CatchUp(const std::vector<ShardId>& shards) {

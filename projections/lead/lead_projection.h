@@ -80,6 +80,23 @@ class LeadProjection {
   // `progress` (optional) gets the records folded so far.
   absl::StatusOr<RebuildReport> Rebuild(const std::function<void(uint64_t)>& progress = nullptr);
 
+  // A lead of the active version as the change stream publishes it
+  // (consumers/change_emitter.h): the shard's checkpoint read first, then
+  // the committed state; when the lead no longer exists, `merged_into` is
+  // the lead its key resolves to now ("" when none). DataLoss for an
+  // undecodable state.
+  struct CurrentLead {
+    Sequence position;
+    std::optional<v1::LeadState> state;
+    std::string merged_into;
+  };
+  absl::StatusOr<CurrentLead> ReadLead(ShardId shard, absl::string_view lead_key) const;
+  // Deletes the active version's change entries ("c/", engine/changes.h) of
+  // `shard` up to and including `through_key` (ProjectionRunner::Prune,
+  // unsynced: a pruned entry that comes back after a machine crash is
+  // behind the cursor and pruned again).
+  absl::Status PruneChanges(ShardId shard, absl::string_view through_key);
+
   // The active version's runner (a snapshot: stays valid after a switch).
   std::shared_ptr<const ProjectionRunner> runner() const;
   uint32_t active_version() const;
