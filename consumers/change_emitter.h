@@ -8,9 +8,11 @@
 // key) for every log record that changed a lead: each event resolved to the
 // lead (it always moves last_sequence, engagement, ...), both leads of an
 // identity merge (the survivor and the absorbed one), and each timer that
-// fired for the lead (nurture step, SLA/recycle rule). A record that
-// changes no lead (a definition, a ClockTick with nothing due, an event
-// without identifiers) writes none. The entries depend only on the records,
+// fired for the lead (nurture step, SLA/recycle rule), and each lead a new
+// flow version migrates. A record that changes no lead (most definitions,
+// a ClockTick with nothing due, an event without identifiers) writes none.
+// "Changed" means the fold marked the lead dirty: a timer that fires and
+// leaves every field as it was still counts (its message repeats the state). The entries depend only on the records,
 // so live chunks (appended batches) and rebuild chunks (fixed-size) write
 // the same ones.
 //

@@ -44,7 +44,7 @@ PIDS+=($DEMO)
 EXPECTED=$((EVENTS + ${#DEFINITIONS[@]} * PARTITIONS))
 
 kill_rounds $EXPECTED
-wait $DEMO || fail "demo publish: $(tail -1 "$TMP/demo.err")"
+wait_demo $DEMO $EVENTS
 finish_serve $EXPECTED
 "$BIN" changes --data-dir "$DATA" >"$TMP/backlog" || fail "leadlog changes"
 grep -qx 'pending: 0' "$TMP/backlog" || fail "changes still pending after serve stopped: $(tail -1 "$TMP/backlog")"

@@ -41,7 +41,7 @@ EXPECTED=$((EVENTS + 8 * PARTITIONS))
 # Kill -9 at seeded points while ingest (and the live projection and the
 # emitter) are running, then ingest the rest.
 kill_rounds $EXPECTED
-wait $DEMO || fail "demo publish: $(tail -1 "$TMP/demo.err")"
+wait_demo $DEMO $EVENTS
 finish_serve $EXPECTED
 
 stats=$("$BIN" stats --data-dir "$DATA" --json)

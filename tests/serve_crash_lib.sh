@@ -87,3 +87,12 @@ finish_serve() {  # EXPECTED
   kill -TERM $SERVE
   wait $SERVE || fail "serve did not exit 0 on SIGTERM"
 }
+
+# Waits for the background `leadlog demo` and checks it published them all.
+# Its stderr is in $TMP/demo.err. (`wait` alone is not enough: bash may have
+# forgotten the status of a child that ended long ago, "not a child of this
+# shell".)
+wait_demo() {  # PID EVENTS
+  wait "$1" 2>/dev/null || true
+  grep -q "published $2 events" "$TMP/demo.err" || fail "demo publish: $(tail -1 "$TMP/demo.err")"
+}
