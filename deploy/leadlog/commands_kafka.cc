@@ -18,6 +18,7 @@
 #include "consumers/outbox_emitter.h"
 #include "consumers/workload.h"
 #include "deploy/leadlog/commands.h"
+#include "deploy/leadlog/serve_http.h"
 #include "engine/outbox.h"
 #include "engine/status_macros.h"
 #include "projections/lead/lead_projection.h"
@@ -121,6 +122,7 @@ void DeclareServeFlags(CliArgs& args) {
   args.Repeated("X", "KEY=VALUE", "librdkafka property (SASL/TLS, session.timeout.ms, ...)");
   args.String("actions-topic", "T", "where outbox actions are published (\"\" = not published)",
               kActionsTopic);
+  DeclareHttpFlags(args);
 }
 
 // The emitter reads the outbox of the lead projection's active version.
@@ -226,9 +228,11 @@ int Serve(const Args& argv) {
     if (auto s = (*projection)->CatchUpAll(); !s.ok()) return Fail("serve", s);
   }
   std::unique_ptr<OutboxEmitter> emitter;  // set below, before ingest runs
+  std::unique_ptr<ServeHttp> http;         // likewise
   if (projections) {
-    options->after_append = [&projection, &emitter](const std::vector<ShardId>& shards) {
+    options->after_append = [&projection, &emitter, &http](const std::vector<ShardId>& shards) {
       absl::Status status = (*projection)->CatchUp(shards);
+      if (http != nullptr) http->Notify();  // wakes min_position waiters
       if (emitter != nullptr) emitter->Notify();
       return status;
     };
@@ -246,6 +250,13 @@ int Serve(const Args& argv) {
     if (!created.ok()) return Fail("serve", created.status());
     emitter = std::move(*created);
   }
+  if (projections) {
+    auto started = ServeHttp::Start(args, {projection->get(), log->get(), ingest->get(),
+                                           emitter.get(), options->brokers, options->topic,
+                                           options->properties});
+    if (!started.ok()) return Fail("serve", started.status());
+    http = *std::move(started);
+  }
   std::atomic<bool> emitter_stop{false};
   std::thread emitter_thread;
   if (emitter != nullptr) {
@@ -259,7 +270,10 @@ int Serve(const Args& argv) {
   std::atomic<bool> control_stop{false};
   std::thread control([&] {
     while (!control_stop.load()) {
-      if (g_rebuild.exchange(false) && projections) PrintRebuild((*projection)->Rebuild());
+      if (g_rebuild.exchange(false) && projections) {
+        PrintRebuild((*projection)->Rebuild());
+        if (http != nullptr) http->Notify();
+      }
       absl::SleepFor(absl::Milliseconds(100));
     }
   });
@@ -267,6 +281,7 @@ int Serve(const Args& argv) {
   if (g_stop.load()) (*ingest)->Stop();
   absl::Status status = (*ingest)->Run();
   g_ingest.store(nullptr);
+  if (http != nullptr) http->Stop();
   IngestCounters c = (*ingest)->counters();
   std::cerr << "leadlog serve: stopped; consumed " << c.messages << ", appended " << c.appended
             << ", duplicates " << c.duplicates << ", dead letters " << c.dead_letters << "\n";

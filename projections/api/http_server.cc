@@ -43,8 +43,27 @@ void Configure(httplib::Server& server, const ReadApi* api, const HttpServerOpti
     Write(api->Handle(ToApiRequest(req)), res);
     return httplib::Server::HandlerResponse::Handled;
   });
-  auto post = [api](const httplib::Request& req, httplib::Response& res) {
-    Write(api->Handle(ToApiRequest(req)), res);
+  // With a content reader httplib leaves the body to us: it is not parsed
+  // as a form (curl's default content type) and params stay the URL query.
+  auto post = [api](const httplib::Request& req, httplib::Response& res,
+                    const httplib::ContentReader& reader) {
+    ApiRequest request = ToApiRequest(req);
+    request.body.clear();
+    bool too_large = false;
+    const bool read = reader([&](const char* data, size_t length) {
+      too_large = request.body.size() + length > kApiRequestBodyBytesMax;
+      if (!too_large) request.body.append(data, length);
+      return !too_large;
+    });
+    if (too_large || !read) {
+      Write(api_internal::ErrorResponse(absl::InvalidArgumentError(
+                too_large ? absl::StrCat("body: larger than ", kApiRequestBodyBytesMax, " bytes")
+                          : std::string("body: unreadable (send the definition as the raw body)"))),
+            res);
+      if (too_large) res.status = 413;
+      return;
+    }
+    Write(api->Handle(request), res);
   };
   server.Post("/v1/definitions", post);
   server.Post("/v1/definitions/validate", post);
