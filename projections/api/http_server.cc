@@ -49,8 +49,10 @@ void Configure(httplib::Server& server, const ReadApi* api, const HttpServerOpti
                     const httplib::ContentReader& reader) {
     ApiRequest request = ToApiRequest(req);
     request.body.clear();
-    bool too_large = false;
-    const bool read = reader([&](const char* data, size_t length) {
+    uint64_t declared = 0;
+    bool too_large = absl::SimpleAtoi(req.get_header_value("Content-Length"), &declared) &&
+                     declared > kApiRequestBodyBytesMax;
+    const bool read = !too_large && reader([&](const char* data, size_t length) {
       too_large = request.body.size() + length > kApiRequestBodyBytesMax;
       if (!too_large) request.body.append(data, length);
       return !too_large;
