@@ -38,6 +38,9 @@ void Configure(httplib::Server& server, const ReadApi* api, const HttpServerOpti
   server.set_payload_max_length(kApiRequestBodyBytesMax);
   server.set_read_timeout(options.read_timeout_ms / 1000, (options.read_timeout_ms % 1000) * 1000);
   server.set_keep_alive_max_count(static_cast<size_t>(options.keep_alive_max));
+  // httplib writes headers and body separately: without TCP_NODELAY, Nagle
+  // and delayed ACKs add ~40 ms to every keep-alive response.
+  server.set_tcp_nodelay(true);
   server.set_pre_routing_handler([api](const httplib::Request& req, httplib::Response& res) {
     if (PostWithBody(req)) return httplib::Server::HandlerResponse::Unhandled;
     Write(api->Handle(ToApiRequest(req)), res);
