@@ -50,10 +50,12 @@ void AddSla(const std::string& status, int64_t value, v1::SlaCells* c) {
   if (status == "sla_cancelled") c->set_cancelled(c->cancelled() + value);
 }
 
-absl::StatusOr<int64_t> Median(const ProjectionRunner& runner, const std::vector<ShardId>& shards,
-                               const std::string& metric) {
+absl::StatusOr<std::optional<int64_t>> Median(const ProjectionRunner& runner,
+                                              const std::vector<ShardId>& shards,
+                                              const std::string& metric) {
   ASSIGN_OR_RETURN(std::vector<int64_t> samples, RevenueSamples(runner, shards, metric));
-  return samples.empty() ? 0 : samples[samples.size() / 2];
+  if (samples.empty()) return std::optional<int64_t>();
+  return std::optional<int64_t>(samples[samples.size() / 2]);
 }
 
 }  // namespace
@@ -221,10 +223,10 @@ absl::StatusOr<v1::SlaReport> BuildSlaReport(const ProjectionRunner& runner,
     AddSla(p[0], value, &(*report.mutable_by_sla_owner())[absl::StrCat(p[1], " ", p[2])]);
     AddSla(p[0], value, &(*report.mutable_by_sla_stage())[absl::StrCat(p[1], " ", p[3])]);
   }
-  ASSIGN_OR_RETURN(int64_t accept, Median(runner, shards, "time_to_accept"));
-  ASSIGN_OR_RETURN(int64_t contact, Median(runner, shards, "time_to_first_contact"));
-  report.set_median_time_to_accept_ms(accept);
-  report.set_median_time_to_first_contact_ms(contact);
+  ASSIGN_OR_RETURN(std::optional<int64_t> accept, Median(runner, shards, "time_to_accept"));
+  ASSIGN_OR_RETURN(std::optional<int64_t> contact, Median(runner, shards, "time_to_first_contact"));
+  if (accept.has_value()) report.set_median_time_to_accept_ms(*accept);
+  if (contact.has_value()) report.set_median_time_to_first_contact_ms(*contact);
   return report;
 }
 
