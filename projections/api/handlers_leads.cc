@@ -19,7 +19,7 @@ absl::StatusOr<std::pair<Reader, FoundLead>> Find(const Call& call) {
     return absl::InvalidArgumentError(absl::StrCat("id: longer than ", kApiParamBytesMax, " bytes"));
   }
   Reader reader = OpenReader(call.context);
-  ASSIGN_OR_RETURN(std::optional<FoundLead> found, FindLead(*reader.runner, reader.shards, id));
+  ASSIGN_OR_RETURN(std::optional<FoundLead> found, FindLeadById(*reader.runner, reader.shards, id));
   if (!found.has_value()) return absl::NotFoundError(absl::StrCat("id: no lead \"", id, "\""));
   return std::make_pair(std::move(reader), *std::move(found));
 }

@@ -73,6 +73,19 @@ absl::Status ForEachLead(const ProjectionRunner& runner, const std::vector<Shard
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<FoundLead>> FindLeadById(const ProjectionRunner& runner,
+                                                     const std::vector<ShardId>& shards,
+                                                     absl::string_view id) {
+  if (absl::StartsWith(id, "a:") || absl::StartsWith(id, "u:")) {
+    const std::string key = IdentifierKey(id);
+    for (ShardId shard : shards) {
+      ASSIGN_OR_RETURN(std::optional<std::string> found, runner.Get(shard, key));
+      if (found.has_value()) return FindLead(runner, {shard}, id);
+    }
+  }
+  return FindLead(runner, shards, id);
+}
+
 std::string EncodeLeadCursor(const LeadCursor& cursor) {
   return absl::StrCat(cursor.shard, ".", absl::BytesToHexString(cursor.after_key));
 }
