@@ -1,4 +1,5 @@
 // The helpers of internal/handlers.h.
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -45,6 +46,19 @@ int HttpStatus(absl::StatusCode code) {
     case absl::StatusCode::kDeadlineExceeded: return 503;
     default: return 500;
   }
+}
+
+// Error messages quote the request: bytes that are not UTF-8 become '?', so
+// the JSON mapping (which requires UTF-8 strings) can render them.
+std::string Utf8OrQuestionMarks(absl::string_view text) {
+  std::string out(text);
+  if (google::protobuf::internal::IsStructurallyValidUTF8(out.data(), static_cast<int>(out.size()))) {
+    return out;
+  }
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+  }
+  return out;
 }
 
 absl::Status Bad(const std::string& name, absl::string_view why) {
@@ -132,7 +146,7 @@ ApiResponse JsonResponse(const google::protobuf::Message& message, int status) {
 ApiResponse ErrorResponse(const absl::Status& status) {
   v1::ApiError error;
   error.set_code(CodeName(status.code()));
-  error.set_message(std::string(status.message()));
+  error.set_message(Utf8OrQuestionMarks(status.message()));
   const size_t colon = status.message().find(": ");
   if (colon != absl::string_view::npos && IsFieldName(status.message().substr(0, colon))) {
     error.set_field(std::string(status.message().substr(0, colon)));
