@@ -43,7 +43,13 @@ done
 leadlog="$build/deploy/leadlog/leadlog"
 work="$(mktemp -d /tmp/leadlog-http-bench.XXXXXX)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+# Newest first: serve leaves its group while the broker is still up.
+cleanup() {
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null && wait "${pids[i]}" 2>/dev/null
+  done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 wait_for() {  # SECONDS WHAT COMMAND...
   local deadline=$((SECONDS + $1)) what=$2
