@@ -174,8 +174,8 @@ std::string RawExchange(int port, const std::string& bytes) {
 }
 
 TEST_F(HttpServerTest, FuzzedRawRequestsNeverTakeTheServerDown) {
-  const uint64_t seed = std::random_device{}();
-  SCOPED_TRACE(absl::StrCat("seed ", seed));
+  const uint64_t seed = api_testing::FuzzSeed();
+  SCOPED_TRACE(absl::StrCat("seed ", seed, " (LEADLOG_FUZZ_SEED=", seed, " replays it)"));
   std::mt19937_64 rng(seed);
   const std::string key = AnyLeadKey();
   const std::vector<std::string> seeds = {

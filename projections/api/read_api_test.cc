@@ -412,8 +412,8 @@ TEST_F(ReadApiTest, UnknownPathsAndMethodsAreJson404And405) {
 // Seeded random requests: paths mutated from the real routes, random query
 // names and values. Nothing may crash or answer 5xx other than 503.
 TEST_F(ReadApiTest, FuzzedRequestsAnswer4xxOr2xxNever500) {
-  const uint64_t seed = std::random_device{}();
-  SCOPED_TRACE(absl::StrCat("seed ", seed));
+  const uint64_t seed = api_testing::FuzzSeed();
+  SCOPED_TRACE(absl::StrCat("seed ", seed, " (LEADLOG_FUZZ_SEED=", seed, " replays it)"));
   std::mt19937_64 rng(seed);
   ReadApiOptions options;
   options.min_position_wait_ms = 0;

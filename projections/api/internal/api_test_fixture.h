@@ -6,7 +6,10 @@
 #ifndef LEADLOG_PROJECTIONS_API_INTERNAL_API_TEST_FIXTURE_H_
 #define LEADLOG_PROJECTIONS_API_INTERNAL_API_TEST_FIXTURE_H_
 
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
+#include <random>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -33,6 +36,15 @@ inline std::string ReadExample(const std::string& name) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// The seed of a randomised test: LEADLOG_FUZZ_SEED when set (to replay a
+// failure), else a fresh one; printed either way.
+inline uint64_t FuzzSeed() {
+  const char* env = std::getenv("LEADLOG_FUZZ_SEED");
+  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : std::random_device{}();
+  std::cout << "fuzz seed " << seed << "\n";
+  return seed;
 }
 
 class ApiFixture : public ::testing::Test {
