@@ -8,6 +8,7 @@ packages=(
   librdkafka-dev librocksdb-dev libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   kcat tzdata
+  libcpp-httplib-dev curl wrk
 )
 
 missing=()

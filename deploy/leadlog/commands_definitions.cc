@@ -7,14 +7,13 @@
 // Publishing is idempotent: the event id is DefinitionEventId (kind, id,
 // version), so a second publish of the same version is a duplicate in every
 // shard's dedup, whichever way it arrives.
-#include <librdkafka/rdkafkacpp.h>
-
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "consumers/definition_publisher.h"
 #include "consumers/ingest.h"
 #include "consumers/kafka_util.h"
 #include "deploy/leadlog/commands.h"
@@ -26,10 +25,6 @@
 
 namespace leadlog::cli {
 namespace {
-
-constexpr char kProtobufContentType[] = "application/x-protobuf";  // see consumers/codec.h
-constexpr int kBrokerTimeoutMs = 10000;
-constexpr int kFlushTimeoutMs = 30000;
 
 // The file's text ("-" = stdin), refusing more than kDefinitionBytesMax + 1
 // bytes so ParseDefinition reports the size.
@@ -123,83 +118,6 @@ absl::Status PublishToLog(const v1::Event& event, const std::string& source, con
 
 // --- publish --brokers: one message per partition, explicit partitions.
 
-class DefinitionProducer : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
- public:
-  absl::Status Init(const std::string& brokers, const KafkaProperties& extra) {
-    // No auto-creation: a misspelt topic is an error, not a new topic.
-    KafkaProperties props = {{"bootstrap.servers", brokers},
-                             {"enable.idempotence", "true"},
-                             {"allow.auto.create.topics", "false"},
-                             {"log_level", "4"}};
-    props.insert(props.end(), extra.begin(), extra.end());
-    ASSIGN_OR_RETURN(auto conf, MakeKafkaConf(props));
-    std::string error;
-    conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), error);
-    conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), error);
-    producer_.reset(RdKafka::Producer::create(conf.get(), error));
-    if (producer_ == nullptr) return absl::InvalidArgumentError(absl::StrCat("producer: ", error));
-    return CheckBrokersReachable(producer_.get(), brokers, kBrokerTimeoutMs);
-  }
-
-  // The partition count of `topic` from broker metadata.
-  absl::StatusOr<int> Partitions(const std::string& topic) {
-    std::string error;
-    std::unique_ptr<RdKafka::Topic> handle(
-        RdKafka::Topic::create(producer_.get(), topic, nullptr, error));
-    if (handle == nullptr)
-      return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": ", error));
-    RdKafka::Metadata* raw = nullptr;
-    RETURN_IF_ERROR(KafkaStatus(producer_->metadata(false, handle.get(), &raw, kBrokerTimeoutMs),
-                                absl::StrCat("metadata of topic ", topic)));
-    std::unique_ptr<RdKafka::Metadata> metadata(raw);
-    for (const RdKafka::TopicMetadata* t : *metadata->topics()) {
-      if (t->topic() != topic) continue;
-      if (t->err() != RdKafka::ERR_NO_ERROR)
-        return KafkaStatus(t->err(), absl::StrCat("topic ", topic));
-      if (t->partitions()->empty()) break;
-      return static_cast<int>(t->partitions()->size());
-    }
-    return absl::NotFoundError(absl::StrCat("topic ", topic, " has no partitions on the brokers"));
-  }
-
-  absl::Status Produce(const std::string& topic, int partition, const v1::Event& event) {
-    const std::string value = event.SerializeAsString();
-    RdKafka::Headers* headers = RdKafka::Headers::create();
-    headers->add("content-type", kProtobufContentType);
-    RdKafka::ErrorCode err = producer_->produce(
-        topic, partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-        value.size(), event.event_id().data(), event.event_id().size(), 0, headers, nullptr);
-    if (err != RdKafka::ERR_NO_ERROR) {
-      delete headers;  // ours unless produce succeeded
-      return KafkaStatus(err, absl::StrCat("produce to partition ", partition));
-    }
-    return absl::OkStatus();
-  }
-
-  // Flushes and returns partition -> offset of every delivered message.
-  absl::StatusOr<std::map<int, int64_t>> Flush() {
-    RETURN_IF_ERROR(KafkaStatus(producer_->flush(kFlushTimeoutMs), "flush"));
-    if (!failed_.empty()) return absl::UnavailableError(failed_);
-    return delivered_;
-  }
-
-  void dr_cb(RdKafka::Message& message) override {
-    if (message.err() == RdKafka::ERR_NO_ERROR) {
-      delivered_[message.partition()] = message.offset();
-    } else if (failed_.empty()) {
-      failed_ =
-          absl::StrCat("partition ", message.partition(), ": not delivered: ", message.errstr());
-    }
-  }
-  // librdkafka logs and transient errors; failures surface through dr_cb.
-  void event_cb(RdKafka::Event&) override {}
-
- private:
-  std::unique_ptr<RdKafka::Producer> producer_;
-  std::map<int, int64_t> delivered_;
-  std::string failed_;
-};
-
 absl::Status PublishToKafka(const v1::Event& event, const CliArgs& args) {
   KafkaProperties extra;
   for (const std::string& text : args.GetAll("X")) {
@@ -207,15 +125,9 @@ absl::Status PublishToKafka(const v1::Event& event, const CliArgs& args) {
     extra.push_back(std::move(property));
   }
   const std::string topic = args.Get("topic");
-  DefinitionProducer producer;
-  RETURN_IF_ERROR(producer.Init(args.Get("brokers"), extra));
-  ASSIGN_OR_RETURN(int partitions, producer.Partitions(topic));
-  for (int p = 0; p < partitions; ++p) RETURN_IF_ERROR(producer.Produce(topic, p, event));
-  ASSIGN_OR_RETURN(auto delivered, producer.Flush());
-  if (static_cast<int>(delivered.size()) != partitions) {
-    return absl::UnavailableError(
-        absl::StrCat(delivered.size(), " of ", partitions, " partitions confirmed delivery"));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<KafkaDefinitionPublisher> publisher,
+                   KafkaDefinitionPublisher::Create(args.Get("brokers"), extra));
+  ASSIGN_OR_RETURN(auto delivered, publisher->Publish(topic, event));
   for (const auto& [partition, offset] : delivered) {
     std::cout << "partition " << partition << ": published " << event.event_id() << " to " << topic
               << " at offset " << offset << "\n";

@@ -19,6 +19,7 @@
 #include "consumers/workload.h"
 #include "deploy/leadlog/commands.h"
 #include "deploy/leadlog/lead_changes.h"
+#include "deploy/leadlog/serve_http.h"
 #include "engine/outbox.h"
 #include "engine/status_macros.h"
 #include "projections/lead/lead_projection.h"
@@ -126,6 +127,7 @@ void DeclareServeFlags(CliArgs& args) {
               kLeadsTopic);
   args.String("changes-format", "json|protobuf", "value format on the changes topic", "json");
   args.Bool("no-changes", "do not publish lead changes (they stay pending in the projection)");
+  DeclareHttpFlags(args);
 }
 
 // The change stream of serve (README "Change stream"), or nullptr when off.
@@ -245,9 +247,12 @@ int Serve(const Args& argv) {
   }
   std::unique_ptr<OutboxEmitter> emitter;  // set below, before ingest runs
   std::unique_ptr<ChangeStream> changes;   // likewise
+  std::unique_ptr<ServeHttp> http;         // likewise
   if (projections) {
-    options->after_append = [&projection, &emitter, &changes](const std::vector<ShardId>& shards) {
+    options->after_append = [&projection, &emitter, &changes,
+                             &http](const std::vector<ShardId>& shards) {
       absl::Status status = (*projection)->CatchUp(shards);
+      if (http != nullptr) http->Notify();  // wakes min_position waiters
       if (emitter != nullptr) emitter->Notify();
       if (changes != nullptr) changes->Notify();
       return status;
@@ -269,6 +274,13 @@ int Serve(const Args& argv) {
   auto changes_started = StartChanges(args, log->get(), projection->get(), *options);
   if (!changes_started.ok()) return Fail("serve", changes_started.status());
   changes = std::move(*changes_started);
+  if (projections) {
+    auto started = ServeHttp::Start(args, {projection->get(), log->get(), ingest->get(),
+                                           emitter.get(), options->brokers, options->topic,
+                                           options->properties});
+    if (!started.ok()) return Fail("serve", started.status());
+    http = *std::move(started);
+  }
   std::atomic<bool> emitter_stop{false};
   std::thread emitter_thread;
   if (emitter != nullptr) {
@@ -282,7 +294,10 @@ int Serve(const Args& argv) {
   std::atomic<bool> control_stop{false};
   std::thread control([&] {
     while (!control_stop.load()) {
-      if (g_rebuild.exchange(false) && projections) PrintRebuild((*projection)->Rebuild());
+      if (g_rebuild.exchange(false) && projections) {
+        PrintRebuild((*projection)->Rebuild());
+        if (http != nullptr) http->Notify();
+      }
       absl::SleepFor(absl::Milliseconds(100));
     }
   });
@@ -290,6 +305,7 @@ int Serve(const Args& argv) {
   if (g_stop.load()) (*ingest)->Stop();
   absl::Status status = (*ingest)->Run();
   g_ingest.store(nullptr);
+  if (http != nullptr) http->Stop();
   IngestCounters c = (*ingest)->counters();
   std::cerr << "leadlog serve: stopped; consumed " << c.messages << ", appended " << c.appended
             << ", duplicates " << c.duplicates << ", dead letters " << c.dead_letters << "\n";

@@ -16,6 +16,7 @@
 #include "engine/status_macros.h"
 #include "projections/definitions/definition.h"
 #include "projections/lead/explain.h"
+#include "projections/api/read_model.h"
 #include "projections/lead/lead_projection.h"
 
 namespace leadlog::cli {
@@ -126,28 +127,6 @@ int LeadsGetOrWhy(const std::string& verb, const Args& argv) {
   };
   std::cout << ExplainLead((*found)->state, record_at);
   return 0;
-}
-
-// Calls `visit` for every lead of every shard (key order within a shard).
-absl::Status ForEachLead(const ProjectionRunner& runner, const std::vector<ShardId>& shards,
-                         const std::function<void(ShardId, const v1::LeadState&)>& visit) {
-  for (ShardId shard : shards) {
-    std::string after;
-    while (true) {
-      ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page,
-                       runner.Scan(shard, kLeadStatePrefix, after, 1024));
-      for (const ProjectionEntry& e : page) {
-        v1::LeadState lead;
-        if (!lead.ParseFromString(e.value)) {
-          return absl::DataLossError(absl::StrCat("lead projection: undecodable lead at ", e.key));
-        }
-        visit(shard, lead);
-      }
-      if (page.size() < 1024) break;
-      after = page.back().key;
-    }
-  }
-  return absl::OkStatus();
 }
 
 // `leads list` (filtered leads) and `leads stages` (count per stage).
@@ -271,55 +250,27 @@ int DefinitionsList(const Args& argv) {
   auto projection = OpenReadOnly(log->get());
   if (!projection.ok()) return Fail("definitions list", projection.status());
   auto runner = (*projection)->runner();
-  // (kind, id, version) -> shards accepted / rejected, and the why.
-  struct Row {
-    int accepted = 0;
-    int rejected = 0;
-    int in_force = 0;
-    std::string why;
-    int64_t log_time_ms = 0;
-  };
-  std::map<std::tuple<std::string, std::string, uint32_t>, Row> rows;
-  for (ShardId shard : (*log)->Shards()) {
-    auto records = ListDefinitions(*runner, shard);
-    if (!records.ok()) return Fail("definitions list", records.status());
-    std::map<std::string, std::string> in_force_ids;  // kind -> "id/version"
-    for (const char* kind : {"scoring_model", "lifecycle_model", "owner_routing",
-                             "revenue_rules", "business_calendar"}) {
-      auto bytes = runner->Get(shard, DefinitionInForceKey(kind));
-      if (!bytes.ok()) return Fail("definitions list", bytes.status());
-      v1::DefinitionRecord r;
-      if (bytes->has_value() && r.ParseFromString(**bytes)) {
-        in_force_ids[kind] = absl::StrCat(DefinitionId(r.definition()), "/",
-                                          DefinitionVersion(r.definition()));
-      }
-    }
-    for (const v1::DefinitionRecord& r : *records) {
-      if (args.GetBool("json")) {
+  if (args.GetBool("json")) {
+    for (ShardId shard : (*log)->Shards()) {
+      auto records = ListDefinitions(*runner, shard);
+      if (!records.ok()) return Fail("definitions list", records.status());
+      for (const v1::DefinitionRecord& r : *records) {
         std::cout << "{\"shard\":" << shard.value() << ",\"record\":" << Json(r) << "}\n";
-        continue;
-      }
-      const std::string kind = DefinitionKind(r.definition());
-      Row& row = rows[{kind, DefinitionId(r.definition()), DefinitionVersion(r.definition())}];
-      (r.accepted() ? row.accepted : row.rejected)++;
-      if (!r.accepted()) row.why = r.why();
-      row.log_time_ms = std::max(row.log_time_ms, r.log_time_ms());
-      if (in_force_ids[kind] ==
-          absl::StrCat(DefinitionId(r.definition()), "/", DefinitionVersion(r.definition()))) {
-        row.in_force++;
       }
     }
+    return 0;
   }
-  if (args.GetBool("json")) return 0;
-  if (rows.empty()) std::cout << "no definitions published\n";
-  for (const auto& [key, row] : rows) {
-    const auto& [kind, id, version] = key;
-    std::cout << kind << " " << id << " v" << version << ": "
-              << (row.in_force > 0 ? absl::StrCat("in force on ", row.in_force, " shard(s)")
-                                   : std::string("not in force"))
-              << ", accepted on " << row.accepted << ", rejected on " << row.rejected
-              << ", published " << Time(row.log_time_ms);
-    if (!row.why.empty()) std::cout << " (" << row.why << ")";
+  auto rows = DefinitionSummaries(*runner, (*log)->Shards());
+  if (!rows.ok()) return Fail("definitions list", rows.status());
+  if (rows->empty()) std::cout << "no definitions published\n";
+  for (const v1::DefinitionSummary& row : *rows) {
+    std::cout << row.kind() << " " << row.id() << " v" << row.version() << ": "
+              << (row.in_force_shards() > 0
+                      ? absl::StrCat("in force on ", row.in_force_shards(), " shard(s)")
+                      : std::string("not in force"))
+              << ", accepted on " << row.accepted_shards() << ", rejected on "
+              << row.rejected_shards() << ", published " << Time(row.log_time_ms());
+    if (!row.why().empty()) std::cout << " (" << row.why() << ")";
     std::cout << "\n";
   }
   return 0;
@@ -329,35 +280,6 @@ int DefinitionsList(const Args& argv) {
 
 namespace leadlog::cli {
 namespace {
-
-// Flow ids in force per shard, with their definition records.
-struct FlowRow {
-  v1::NurtureFlow flow;
-  int shards = 0;
-};
-
-absl::Status CollectFlows(const ProjectionRunner& runner, const std::vector<ShardId>& shards,
-                          std::map<std::string, FlowRow>* flows) {
-  for (ShardId shard : shards) {
-    std::string after;
-    while (true) {
-      ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page,
-                       runner.Scan(shard, "d/f/nurture_flow/", after, 256));
-      for (const ProjectionEntry& e : page) {
-        v1::DefinitionRecord r;
-        if (!r.ParseFromString(e.value)) return absl::DataLossError(absl::StrCat("undecodable ", e.key));
-        FlowRow& row = (*flows)[r.definition().nurture_flow().id()];
-        if (row.shards == 0 || r.definition().nurture_flow().version() > row.flow.version()) {
-          row.flow = r.definition().nurture_flow();
-        }
-        ++row.shards;
-      }
-      if (page.size() < 256) break;
-      after = page.back().key;
-    }
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -398,28 +320,15 @@ int FlowsStats(const Args& argv) {
   if (!projection.ok()) return Fail("flows stats", projection.status());
   auto runner = (*projection)->runner();
   const std::string id = args.positional()[0];
-  std::map<std::string, int64_t> stats;
-  const std::string prefix = FlowStatKey(id, "");
-  for (ShardId shard : (*log)->Shards()) {
-    std::string after;
-    while (true) {
-      auto page = runner->Scan(shard, prefix, after, 512);
-      if (!page.ok()) return Fail("flows stats", page.status());
-      for (const ProjectionEntry& e : *page) stats[e.key.substr(prefix.size())] += DecodeFlowStat(e.value);
-      if (page->size() < 512) break;
-      after = page->back().key;
-    }
-  }
+  auto counters = FlowCounters(*runner, (*log)->Shards(), id);
+  if (!counters.ok()) return Fail("flows stats", counters.status());
+  std::map<std::string, int64_t> stats = *std::move(counters);
   std::map<std::string, FlowRow> flows;
   if (auto s = CollectFlows(*runner, (*log)->Shards(), &flows); !s.ok()) return Fail("flows stats", s);
   if (flows.find(id) == flows.end()) {
     return Fail("flows stats", absl::NotFoundError(absl::StrCat("no flow \"", id, "\" in force")));
   }
-  int64_t ended = 0;
-  for (const auto& [k, v] : stats) {
-    if (k == "completed" || k == "converted" || absl::StartsWith(k, "exited:")) ended += v;
-  }
-  const int64_t active = stats["enrolled"] - ended;
+  const int64_t active = ActiveEnrollments(stats);
   if (args.GetBool("json")) {
     std::cout << "{\"flow\":\"" << id << "\",\"active\":" << active;
     for (const auto& [k, v] : stats) std::cout << ",\"" << k << "\":" << v;
@@ -571,51 +480,6 @@ std::string Duration(int64_t ms) {
   return absl::StrFormat("%.1fh", static_cast<double>(ms) / 3'600'000.0);
 }
 
-// The per-shard "rs/" counters summed over shards.
-absl::StatusOr<std::map<std::string, int64_t>> RevenueCounters(const ProjectionRunner& runner,
-                                                               const std::vector<ShardId>& shards) {
-  std::map<std::string, int64_t> out;
-  for (ShardId shard : shards) {
-    std::string after;
-    while (true) {
-      ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page,
-                       runner.Scan(shard, kRevenueCounterPrefix, after, 1024));
-      for (const ProjectionEntry& e : page) {
-        out[e.key.substr(kRevenueCounterPrefix.size())] += DecodeRevenueCounter(e.value);
-      }
-      if (page.size() < 1024) break;
-      after = page.back().key;
-    }
-  }
-  return out;
-}
-
-absl::StatusOr<std::vector<int64_t>> RevenueSamples(const ProjectionRunner& runner,
-                                                    const std::vector<ShardId>& shards,
-                                                    const std::string& metric) {
-  std::vector<int64_t> out;
-  for (ShardId shard : shards) {
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                     runner.Get(shard, RevenueSamplesKey(metric)));
-    if (!bytes.has_value()) continue;
-    for (int64_t v : DecodeRevenueSamples(*bytes)) out.push_back(v);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// Splits "a:b:c:d" into its parts.
-std::vector<std::string> Parts(const std::string& s) {
-  std::vector<std::string> out;
-  size_t begin = 0;
-  while (true) {
-    const size_t colon = s.find(':', begin);
-    out.push_back(s.substr(begin, colon == std::string::npos ? std::string::npos : colon - begin));
-    if (colon == std::string::npos) return out;
-    begin = colon + 1;
-  }
-}
-
 }  // namespace
 
 int LeadsStalled(const Args& argv) {
@@ -682,51 +546,34 @@ int Sla(const Args& argv) {
   if (!log.ok()) return Fail(command, log.status());
   auto projection = OpenReadOnly(log->get());
   if (!projection.ok()) return Fail(command, projection.status());
-  auto counters = RevenueCounters(*(*projection)->runner(), (*log)->Shards());
-  if (!counters.ok()) return Fail(command, counters.status());
-  // status -> sla -> value; and per (sla, owner) / (sla, stage).
-  struct Cells {
-    int64_t met = 0, breached = 0, open = 0, warned = 0, cancelled = 0;
-  };
-  std::map<std::string, Cells> by_sla, by_owner, by_stage;
-  for (const auto& [name, value] : *counters) {
-    std::vector<std::string> p = Parts(name);
-    if (p.size() != 4 || !absl::StartsWith(p[0], "sla_")) continue;
-    auto add = [&](Cells& c) {
-      if (p[0] == "sla_met") c.met += value;
-      if (p[0] == "sla_breached") c.breached += value;
-      if (p[0] == "sla_open") c.open += value;
-      if (p[0] == "sla_warned") c.warned += value;
-      if (p[0] == "sla_cancelled") c.cancelled += value;
-    };
-    add(by_sla[p[1]]);
-    add(by_owner[absl::StrCat(p[1], " ", p[2])]);
-    add(by_stage[absl::StrCat(p[1], " ", p[3])]);
-  }
-  auto median = [&](const std::string& metric) -> std::optional<int64_t> {
-    auto samples = RevenueSamples(*(*projection)->runner(), (*log)->Shards(), metric);
-    if (!samples.ok() || samples->empty()) return std::nullopt;
-    return (*samples)[samples->size() / 2];
-  };
-  const std::optional<int64_t> accept = median("time_to_accept");
-  const std::optional<int64_t> contact = median("time_to_first_contact");
+  auto report = BuildSlaReport(*(*projection)->runner(), (*log)->Shards());
+  if (!report.ok()) return Fail(command, report.status());
+  using Cells = v1::SlaCells;
+  // Sorted for printing (protobuf maps have no order).
+  const std::map<std::string, Cells> by_sla(report->by_sla().begin(), report->by_sla().end());
+  const std::map<std::string, Cells> by_owner(report->by_sla_owner().begin(), report->by_sla_owner().end());
+  const std::map<std::string, Cells> by_stage(report->by_sla_stage().begin(), report->by_sla_stage().end());
+  const bool has_accept = report->has_median_time_to_accept_ms();
+  const bool has_contact = report->has_median_time_to_first_contact_ms();
+  const int64_t accept = report->median_time_to_accept_ms();
+  const int64_t contact = report->median_time_to_first_contact_ms();
   if (args.GetBool("json")) {
     auto table = [](const std::map<std::string, Cells>& m) {
       std::string out = "{";
       bool first = true;
       for (const auto& [k, c] : m) {
-        absl::StrAppend(&out, first ? "" : ",", "\"", k, "\":{\"met\":", c.met,
-                        ",\"breached\":", c.breached, ",\"open\":", c.open, ",\"warned\":",
-                        c.warned, ",\"cancelled\":", c.cancelled, "}");
+        absl::StrAppend(&out, first ? "" : ",", "\"", k, "\":{\"met\":", c.met(),
+                        ",\"breached\":", c.breached(), ",\"open\":", c.open(), ",\"warned\":",
+                        c.warned(), ",\"cancelled\":", c.cancelled(), "}");
         first = false;
       }
       return out + "}";
     };
     std::cout << "{\"by_sla\":" << table(by_sla) << ",\"by_sla_owner\":" << table(by_owner)
               << ",\"by_sla_stage\":" << table(by_stage) << ",\"median_time_to_accept_ms\":"
-              << (accept ? absl::StrCat(*accept) : "null")
+              << (has_accept ? absl::StrCat(accept) : "null")
               << ",\"median_time_to_first_contact_ms\":"
-              << (contact ? absl::StrCat(*contact) : "null") << "}\n";
+              << (has_contact ? absl::StrCat(contact) : "null") << "}\n";
     return 0;
   }
   if (by_sla.empty()) {
@@ -737,15 +584,15 @@ int Sla(const Args& argv) {
     std::cout << title << "\n";
     for (const auto& [k, c] : m) {
       std::cout << absl::StrFormat(
-          "  %-40s met %6d  breached %6d  open %6d  warned %6d  cancelled %6d\n", k, c.met,
-          c.breached, c.open, c.warned, c.cancelled);
+          "  %-40s met %6d  breached %6d  open %6d  warned %6d  cancelled %6d\n", k, c.met(),
+          c.breached(), c.open(), c.warned(), c.cancelled());
     }
   };
   print("per SLA:", by_sla);
   print("per SLA and owner:", by_owner);
   print("per SLA and stage:", by_stage);
-  std::cout << "median time to accept: " << (accept ? Duration(*accept) : "-")
-            << " working; median time to first contact: " << (contact ? Duration(*contact) : "-")
+  std::cout << "median time to accept: " << (has_accept ? Duration(accept) : "-")
+            << " working; median time to first contact: " << (has_contact ? Duration(contact) : "-")
             << " working\n";
   return 0;
 }
@@ -766,21 +613,15 @@ int Recycle(const Args& argv) {
   if (!log.ok()) return Fail(command, log.status());
   auto projection = OpenReadOnly(log->get());
   if (!projection.ok()) return Fail(command, projection.status());
-  auto counters = RevenueCounters(*(*projection)->runner(), (*log)->Shards());
-  if (!counters.ok()) return Fail(command, counters.status());
-  // "recycles:<reason>:<stage>", "re_entries:<stage>", "disqualified:<reason>:<stage>".
-  std::map<std::string, int64_t> recycles, re_entries, disqualified, blocked;
-  int64_t limit_disqualified = 0;
-  for (const auto& [name, value] : *counters) {
-    std::vector<std::string> p = Parts(name);
-    if (p[0] == "recycles" && p.size() == 3) recycles[absl::StrCat(p[1], " from ", p[2])] += value;
-    if (p[0] == "re_entries" && p.size() == 2) re_entries[p[1]] += value;
-    if (p[0] == "recycle_blocked" && p.size() == 2) blocked[p[1]] += value;
-    if (p[0] == "disqualified" && p.size() == 3) {
-      disqualified[absl::StrCat(p[1], " from ", p[2])] += value;
-      if (p[1] == "recycle_limit") limit_disqualified += value;
-    }
-  }
+  auto report = BuildRecycleReport(*(*projection)->runner(), (*log)->Shards());
+  if (!report.ok()) return Fail(command, report.status());
+  // Sorted for printing (protobuf maps have no order).
+  using Counts = std::map<std::string, int64_t>;
+  const Counts recycles(report->recycles().begin(), report->recycles().end());
+  const Counts re_entries(report->re_entries().begin(), report->re_entries().end());
+  const Counts disqualified(report->disqualified().begin(), report->disqualified().end());
+  const Counts blocked(report->recycle_blocked().begin(), report->recycle_blocked().end());
+  const int64_t limit_disqualified = report->disqualified_by_recycle_limit();
   if (args.GetBool("json")) {
     auto obj = [](const std::map<std::string, int64_t>& m) {
       std::string out = "{";

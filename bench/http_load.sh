@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Load test of the HTTP read API while serve ingests: GET /v1/leads/{id}
+# over many lead ids with wrk, with demo traffic being ingested (and folded
+# live by the lead projection) at the same time.
+#
+# Method: a standalone `leadlog broker` and `leadlog serve --http
+# 127.0.0.1:0`; the example definitions are published, then --preload demo
+# events (--leads leads) are ingested; the lead ids are read back through
+# GET /v1/leads (pages of 500) into wrk's Lua script. Then `leadlog demo`
+# publishes --ingest-events more events (another seed) paced at --rate
+# events/s while wrk (-t2 -c CONNS, keep-alive) requests random lead ids for
+# --duration seconds. Prints wrk's latency percentiles and requests/s, and
+# the records serve appended during the wrk run (from /v1/stats). Everything
+# (broker, producer, serve, wrk) shares the machine's cores.
+#
+# --ingest-events 0 measures reads alone.
+#
+# Usage: bench/http_load.sh [--preload N] [--leads N] [--ingest-events N] [--rate R]
+#                           [--duration S] [--connections C] [-- extra serve flags]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${LEADLOG_BUILD_DIR:-$root/build}"
+preload=20000
+leads=5000
+partitions=32
+ingest_events=400000
+rate=10000
+duration=20
+connections=16
+while (($#)); do
+  case "$1" in
+    --preload) preload="$2"; shift 2 ;;
+    --leads) leads="$2"; shift 2 ;;
+    --ingest-events) ingest_events="$2"; shift 2 ;;
+    --rate) rate="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --connections) connections="$2"; shift 2 ;;
+    --) shift; break ;;
+    *) echo "http_load: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+"$root/deploy/build.sh" --target leadlog >/dev/null
+leadlog="$build/deploy/leadlog/leadlog"
+work="$(mktemp -d /tmp/leadlog-http-bench.XXXXXX)"
+pids=()
+# Newest first: serve leaves its group while the broker is still up.
+cleanup() {
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null && wait "${pids[i]}" 2>/dev/null
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+wait_for() {  # SECONDS WHAT COMMAND...
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@"; do
+    ((SECONDS < deadline)) || { echo "http_load: timed out waiting for $what" >&2; exit 1; }
+    sleep 0.2
+  done
+}
+
+"$leadlog" broker --partitions "$partitions" --bootstrap-file "$work/bootstrap" >/dev/null 2>"$work/broker.err" &
+pids+=($!)
+wait_for 30 "the broker" test -s "$work/bootstrap"
+brokers=$(cat "$work/bootstrap")
+for def in scoring_model lifecycle_model owner_routing flows/welcome_series flows/early_stage_stream \
+           business_calendar revenue_rules; do
+  "$leadlog" definitions publish --brokers "$brokers" "$root/examples/$def.json" >/dev/null
+done
+"$leadlog" serve --data-dir "$work/log" --brokers "$brokers" --progress-ms 0 \
+  --http 127.0.0.1:0 --http-port-file "$work/port" --http-threads "$connections" "$@" \
+  >/dev/null 2>"$work/serve.err" &
+pids+=($!)
+wait_for 60 "serve's HTTP port" test -s "$work/port"
+url="http://127.0.0.1:$(cat "$work/port")"
+appended() {
+  curl -s "$url/v1/stats" | grep -oE '"events_appended":"[0-9]+"' | grep -oE '[0-9]+' |
+    awk '{s += $1} END {print s + 0}'
+}
+"$leadlog" demo --brokers "$brokers" --events "$preload" --leads "$leads" --seed 1 >/dev/null
+reached() { (($(appended) >= $1)); }
+wait_for 600 "the preload ($(appended) appended)" reached $((preload + 7 * partitions))
+
+# Every lead id, through the API's own pagination.
+: >"$work/ids"
+cursor=""
+while :; do
+  curl -s "$url/v1/leads?limit=500${cursor:+&cursor=$cursor}" >"$work/page"
+  grep -oE '"lead_key":"[^"]+"' "$work/page" | cut -d'"' -f4 >>"$work/ids"
+  cursor=$(grep -oE '"next_cursor":"[^"]+"' "$work/page" | cut -d'"' -f4 || true)
+  [[ -n $cursor ]] || break
+done
+ids=$(wc -l <"$work/ids")
+{
+  echo "ids = {"
+  sed 's/.*/"&",/' "$work/ids"
+  echo "}"
+  echo 'math.randomseed(42)'
+  echo 'request = function() return wrk.format("GET", "/v1/leads/" .. ids[math.random(#ids)]) end'
+} >"$work/leads.lua"
+
+if ((ingest_events > 0)); then
+  "$leadlog" demo --brokers "$brokers" --events "$ingest_events" --leads "$leads" --seed 2 \
+    --rate "$rate" >/dev/null 2>"$work/demo.err" &
+  pids+=($!)
+  wait_for 60 "ingest to start" reached $((preload + 7 * partitions + 1))
+fi
+before=$(appended)
+wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$work/leads.lua" "$url" | tee "$work/wrk.out"
+after=$(appended)
+echo "http_load: $ids lead ids; serve appended $((after - before)) records during the ${duration}s run" \
+     "($(((after - before) / duration))/s; demo: $ingest_events events paced at $rate/s)"
+curl -s "$url/metrics" | grep -E '^leadlog_http_request_duration_seconds_(bucket\{route="/v1/leads/\{id\}",le="0.00[12]"|count\{route="/v1/leads/\{id\}")'

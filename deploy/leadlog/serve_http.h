@@ -1,0 +1,59 @@
+// The HTTP read API inside `leadlog serve` (projections/api): its flags, the
+// ingest status it reports (consumer counters, consumer lag from the
+// brokers' watermarks, outbox backlog), definition publishing through
+// Kafka, and the server's lifetime.
+//
+// Thread-safety: Notify from the writer thread (after each catch-up) and the
+// rebuild thread; Start/Stop from serve's main thread.
+// Lifetime: everything in ServeHttpDeps is borrowed and must outlive the
+// ServeHttp; Stop before destroying them.
+//
+//   DeclareHttpFlags(args);
+//   ASSIGN_OR_RETURN(auto http, ServeHttp::Start(args, deps));  // nullptr: --no-http
+//   options.after_append = [&](auto& shards) { ...CatchUp...; http->Notify(); };
+//   http->Stop();
+#ifndef LEADLOG_DEPLOY_LEADLOG_SERVE_HTTP_H_
+#define LEADLOG_DEPLOY_LEADLOG_SERVE_HTTP_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "consumers/kafka_ingest.h"
+#include "consumers/outbox_emitter.h"
+#include "deploy/leadlog/cli_args.h"
+#include "projections/lead/lead_projection.h"
+
+namespace leadlog::cli {
+
+void DeclareHttpFlags(CliArgs& args);
+
+struct ServeHttpDeps {
+  LeadProjection* projection = nullptr;
+  EventLog* log = nullptr;
+  const KafkaIngest* ingest = nullptr;
+  const OutboxEmitter* emitter = nullptr;  // may be null (no actions topic)
+  std::string brokers;
+  std::string topic;
+  KafkaProperties properties;
+};
+
+class ServeHttp {
+ public:
+  // nullptr when disabled (--no-http or --http ''). Errors name the flag.
+  static absl::StatusOr<std::unique_ptr<ServeHttp>> Start(const CliArgs& args, ServeHttpDeps deps);
+  ~ServeHttp();
+  // Wakes requests waiting for a min_position.
+  void Notify();
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit ServeHttp(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace leadlog::cli
+
+#endif  // LEADLOG_DEPLOY_LEADLOG_SERVE_HTTP_H_
