@@ -41,7 +41,10 @@ cleanup() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 
 rm -f "$data/bootstrap"
-"$leadlog" serve --data-dir "$data/log" --bootstrap-file "$data/bootstrap" --progress-ms 2000 &
+rm -f "$data/http_port"
+# The HTTP API on a free loopback port (the default is 127.0.0.1:8080).
+"$leadlog" serve --data-dir "$data/log" --bootstrap-file "$data/bootstrap" --progress-ms 2000 \
+  --http 127.0.0.1:0 --http-port-file "$data/http_port" &
 serve_pid=$!
 for _ in $(seq 1 100); do [ -s "$data/bootstrap" ] && break; sleep 0.1; done
 [ -s "$data/bootstrap" ] || { echo "run-demo: serve did not start" >&2; exit 1; }
@@ -95,6 +98,18 @@ while :; do
   sleep 0.2
 done
 end_ms=$(date +%s%3N)
+api="http://127.0.0.1:$(cat "$data/http_port")"
+echo "== the HTTP API while serve runs ($api): GET /readyz, then the first MQL lead"
+curl -sS "$api/readyz" | grep -o '"status":"[^"]*"\|"reason":"[^"]*"' || true
+mql_key="$(curl -sS "$api/v1/leads?stage=mql&limit=1" | grep -o '"lead_key":"[^"]*"' | head -1 | cut -d'"' -f4 || true)"
+if [ -n "$mql_key" ]; then
+  echo "   GET /v1/leads/$mql_key: some of its fields (every response carries its position token)"
+  curl -sS "$api/v1/leads/$mql_key" |
+    grep -o '"token":"[^"]*"\|"current_stage":"[^"]*"\|"owner_id":"[^"]*"\|"grade":"[^"]*"' | head -5 || true
+fi
+echo "== lead changes on leadlog.leads (compacted, keyed by lead): messages so far, then one key"
+kcat -C -b "$brokers" -t leadlog.leads -o beginning -e -q -f '%k\n' 2>/dev/null | wc -l || true
+kcat -C -b "$brokers" -t leadlog.leads -o beginning -e -q -c 1 -f 'key %k: %S bytes\n' 2>/dev/null || true
 echo "== actions on leadlog.actions (kcat -C -t leadlog.actions): counts by type, then one hand-off"
 sleep 1  # the emitter publishes right after each batch; give the last one a moment
 kcat -C -b "$brokers" -t leadlog.actions -o beginning -e -q 2>/dev/null |
