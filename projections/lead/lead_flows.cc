@@ -12,6 +12,7 @@
 //   "t/..."                       timers (engine/timers.h), id "flow/<flow>/<lead>",
 //                                 payload "<flow id>\n<lead key>"
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -40,6 +41,14 @@ std::string EnrollmentKey(absl::string_view flow_id, absl::string_view lead_key)
   return absl::StrCat("e/", flow_id, "/", lead_key);
 }
 
+// Effects that ApplyFlowEffects would turn into no change but the
+// enrollment's own bytes.
+bool HasNoEffects(const FlowEffects& effects) {
+  return effects.actions.empty() && !effects.schedule_timer_ms.has_value() && !effects.cancel_timer &&
+         !effects.set_stage.has_value() && effects.add_score_milli == 0 &&
+         !effects.set_owner.has_value() && effects.stats.empty();
+}
+
 }  // namespace
 
 std::string FlowStatKey(absl::string_view flow_id, absl::string_view stat) {
@@ -55,62 +64,73 @@ int64_t DecodeFlowStat(absl::string_view value) {
 }
 
 absl::StatusOr<std::vector<std::string>> LeadFold::FlowsInForce(ProjectionTxn& txn) {
-  ASSIGN_OR_RETURN(std::optional<std::string> index, txn.Get(kFlowIndexKey));
-  std::vector<std::string> ids;
-  if (!index.has_value() || index->empty()) return ids;
-  for (absl::string_view id : absl::StrSplit(*index, '\n')) ids.emplace_back(id);
-  return ids;
+  return MemoInChunk(Definitions(txn).flow_ids, [&]() -> absl::StatusOr<std::vector<std::string>> {
+    ASSIGN_OR_RETURN(std::optional<std::string> index, txn.Get(kFlowIndexKey));
+    std::vector<std::string> ids;
+    if (!index.has_value() || index->empty()) return ids;
+    for (absl::string_view id : absl::StrSplit(*index, '\n')) ids.emplace_back(id);
+    return ids;
+  });
 }
 
 absl::StatusOr<const FlowEngine*> LeadFold::EngineFor(ProjectionTxn& txn, absl::string_view flow_id,
                                                       uint32_t version) {
-  // The version in force, or an older one from the history (FINISH_ON_OLD).
-  // Engines are cached by the definition record's bytes: the record is
-  // parsed only when an engine is compiled.
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                   txn.Get(absl::StrCat("d/f/nurture_flow/", flow_id)));
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (attempt == 1) {
-      if (version == 0) return nullptr;
-      ASSIGN_OR_RETURN(bytes, txn.Get(absl::StrCat(kDefinitionHistoryPrefix, "nurture_flow/",
-                                                   flow_id, "/", BigEndian32(version))));
-    }
-    if (!bytes.has_value()) continue;
-    const FlowEngine* engine = nullptr;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = flow_engines_.find(*bytes);
-      if (it != flow_engines_.end()) engine = it->second.get();
-    }
-    if (engine == nullptr) {
-      v1::DefinitionRecord record;
-      if (!record.ParseFromString(*bytes)) {
-        return absl::DataLossError(absl::StrCat("lead projection: flow definition ", flow_id));
+  auto& memo = Definitions(txn).engines;
+  const auto key = std::make_pair(std::string(flow_id), version);
+  if (auto it = memo.find(key); it != memo.end()) return it->second;
+  absl::StatusOr<const FlowEngine*> engine = [&]() -> absl::StatusOr<const FlowEngine*> {
+    // The version in force, or an older one from the history (FINISH_ON_OLD).
+    // Engines are cached by the definition record's bytes: the record is
+    // parsed only when an engine is compiled.
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                     txn.Get(absl::StrCat("d/f/nurture_flow/", flow_id)));
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (attempt == 1) {
+        if (version == 0) return nullptr;
+        ASSIGN_OR_RETURN(bytes, txn.Get(absl::StrCat(kDefinitionHistoryPrefix, "nurture_flow/",
+                                                     flow_id, "/", BigEndian32(version))));
       }
-      ASSIGN_OR_RETURN(std::unique_ptr<FlowEngine> compiled,
-                       FlowEngine::Create(record.definition().nurture_flow()));
-      absl::MutexLock lock(&mu_);
-      engine = flow_engines_.emplace(*bytes, std::move(compiled)).first->second.get();
+      if (!bytes.has_value()) continue;
+      const FlowEngine* engine = nullptr;
+      {
+        absl::MutexLock lock(&mu_);
+        auto it = flow_engines_.find(*bytes);
+        if (it != flow_engines_.end()) engine = it->second.get();
+      }
+      if (engine == nullptr) {
+        v1::DefinitionRecord record;
+        if (!record.ParseFromString(*bytes)) {
+          return absl::DataLossError(absl::StrCat("lead projection: flow definition ", flow_id));
+        }
+        ASSIGN_OR_RETURN(std::unique_ptr<FlowEngine> compiled,
+                         FlowEngine::Create(record.definition().nurture_flow()));
+        absl::MutexLock lock(&mu_);
+        engine = flow_engines_.emplace(*bytes, std::move(compiled)).first->second.get();
+      }
+      if (version == 0 || engine->flow().version() == version) return engine;
     }
-    if (version == 0 || engine->flow().version() == version) return engine;
-  }
-  return nullptr;
+    return nullptr;
+  }();
+  if (engine.ok()) memo.emplace(key, *engine);
+  return engine;
 }
 
 absl::StatusOr<const SendGate*> LeadFold::GateInForce(ProjectionTxn& txn) {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                   txn.Get(DefinitionInForceKey("nurture_governance")));
-  if (!bytes.has_value()) return nullptr;
-  absl::MutexLock lock(&mu_);
-  auto it = gates_.find(*bytes);
-  if (it != gates_.end()) return it->second.get();
-  v1::DefinitionRecord record;
-  if (!record.ParseFromString(*bytes)) {
-    return absl::DataLossError("lead projection: d/f/nurture_governance");
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<SendGate> gate,
-                   SendGate::Create(record.definition().nurture_governance()));
-  return gates_.emplace(*bytes, std::move(gate)).first->second.get();
+  return MemoInChunk(Definitions(txn).gate, [&]() -> absl::StatusOr<const SendGate*> {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                     txn.Get(DefinitionInForceKey("nurture_governance")));
+    if (!bytes.has_value()) return nullptr;
+    absl::MutexLock lock(&mu_);
+    auto it = gates_.find(*bytes);
+    if (it != gates_.end()) return it->second.get();
+    v1::DefinitionRecord record;
+    if (!record.ParseFromString(*bytes)) {
+      return absl::DataLossError("lead projection: d/f/nurture_governance");
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<SendGate> gate,
+                     SendGate::Create(record.definition().nurture_governance()));
+    return gates_.emplace(*bytes, std::move(gate)).first->second.get();
+  });
 }
 
 // A flow version was accepted: index it, and migrate active enrollments of
@@ -192,8 +212,8 @@ absl::Status LeadFold::ApplyFlowEffects(ShardId shard, const v1::LogRecord& reco
     RETURN_IF_ERROR(timers.Cancel(timer_id).status());
   }
   if (effects.schedule_timer_ms.has_value()) {
-    RETURN_IF_ERROR(timers.Schedule(*effects.schedule_timer_ms, timer_id,
-                                    absl::StrCat(flow_id, "\n", lead->lead_key())));
+    RETURN_IF_ERROR(ScheduleTimer(txn, timers, *effects.schedule_timer_ms, timer_id,
+                                  absl::StrCat(flow_id, "\n", lead->lead_key())));
   }
   if (effects.set_stage.has_value()) {
     ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
@@ -245,6 +265,11 @@ absl::Status LeadFold::RunFlows(ShardId shard, const v1::LogRecord& record, Proj
     FlowEffects effects;
     RETURN_IF_ERROR(engine->OnRecord(ctx, before, lead, &enrollment, &effects));
     if (!enrollment.has_value()) continue;
+    // Most records change nothing in most enrollments: then the stored
+    // bytes stay (ApplyFlowEffects would write the same bytes back).
+    if (bytes.has_value() && HasNoEffects(effects) && SerializeDeterministic(*enrollment) == *bytes) {
+      continue;
+    }
     RETURN_IF_ERROR(ApplyFlowEffects(shard, record, flow_id, engine, effects, txn, timers, lead,
                                      &*enrollment));
   }
@@ -291,10 +316,16 @@ absl::Status LeadFold::EnrollInFlow(ShardId shard, const v1::LogRecord& record,
 
 absl::Status LeadFold::FireDueTimers(ShardId shard, const v1::LogRecord& record,
                                      ProjectionTxn& txn) {
+  std::optional<int64_t>& bound = TimersDueBound(txn);
+  if (bound.has_value() && record.log_time_ms() < *bound) return absl::OkStatus();
   TimerIndex timers(txn);
   while (true) {
     ASSIGN_OR_RETURN(std::optional<Timer> timer, timers.PopDue(record.log_time_ms()));
-    if (!timer.has_value()) return absl::OkStatus();
+    if (!timer.has_value()) {
+      ASSIGN_OR_RETURN(std::optional<int64_t> next, timers.NextDue());
+      TimersDueBound(txn) = next.value_or(std::numeric_limits<int64_t>::max());
+      return absl::OkStatus();
+    }
     if (absl::StartsWith(timer->id, "rev/")) {
       RETURN_IF_ERROR(FireRevenueTimer(shard, record, txn, timers, *timer));
       continue;
@@ -359,7 +390,8 @@ absl::Status LeadFold::MergeEnrollments(ShardId shard, const v1::LogRecord& reco
     if (timer.has_value()) {
       const std::string id = engine->TimerId(lead->lead_key());
       enrollment.set_timer_id(id);
-      RETURN_IF_ERROR(timers.Schedule(timer->due_ms, id, absl::StrCat(flow_id, "\n", lead->lead_key())));
+      RETURN_IF_ERROR(
+          ScheduleTimer(txn, timers, timer->due_ms, id, absl::StrCat(flow_id, "\n", lead->lead_key())));
     }
     txn.Put(EnrollmentKey(flow_id, lead->lead_key()), SerializeDeterministic(enrollment));
   }
