@@ -7,7 +7,7 @@
 #
 # Options: --events N, --leads N, --flows N (nurture flows live: the 4
 # examples, then renamed copies; default 4), --out FILE (also write the
-# machine-readable lines there), --keep (keep the work dir).
+# machine-readable lines there), --keep (keep the work dir and every data dir).
 # Env: LEADLOG_BUILD_DIR (Release build, default ./build-release),
 # LEADLOG_BENCH_DIR (work dir parent, default /tmp).
 #
@@ -68,6 +68,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+drop() { ((keep)) || rm -rf "$1"; }  # a data dir no later step needs
 lines=()  # machine-readable result lines
 emit() { lines+=("$*"); echo "$*"; }
 die() { echo "bench/run.sh: FAILED: $*" >&2; exit 1; }
@@ -186,14 +187,14 @@ emit "$r_kafka"
 kill "$broker_pid" 2>/dev/null || true
 r_rocks=$("$raw" rocksdb --data-dir "$work/durable/log" --work "$work/raw") || die "raw rocksdb"
 emit "$r_rocks"
-rm -rf "$work/durable/log"
+drop "$work/durable/log"
 
 echo "== 2/4 ingest fast (no fsync), projections off" >&2
 ingest_run fast 0 --no-projections --no-fsync
 r_fast=$result
 emit "$r_fast"
 kill "$broker_pid" 2>/dev/null || true
-rm -rf "$work/fast/log"
+drop "$work/fast/log"
 
 echo "== 3/4 ingest durable, projections live" >&2
 ingest_run durable_proj 1
@@ -231,7 +232,7 @@ ingest_run fast_proj 1 --no-fsync
 r_fast_proj=$result
 emit "$r_fast_proj"
 kill "$broker_pid" 2>/dev/null || true
-rm -rf "$work/fast_proj/log"
+drop "$work/fast_proj/log"
 
 echo "== rebuild of the lead projection from sequence 0" >&2
 /usr/bin/time -v "$leadlog" rebuild --data-dir "$work/durable_proj/log" >"$work/rebuild.out" 2>"$work/rebuild.err" ||
@@ -243,7 +244,7 @@ rebuild_rate=$(sed -nE 's/.*: ([0-9]+) records in ([0-9.]+) s \(([0-9]+) records
 rebuild_rss=$(sed -nE 's/.*Maximum resident set size \(kbytes\): ([0-9]+).*/\1/p' "$work/rebuild.err")
 grep -q 'identical to the live version' <<<"$rebuild_line" || die "rebuild: $rebuild_line"
 emit "rebuild records=$rebuild_records seconds=$rebuild_s per_s=$rebuild_rate peak_rss_mb=$((rebuild_rss / 1024)) identical=1"
-rm -rf "$work/durable_proj/log"
+drop "$work/durable_proj/log"
 
 
 if [ -x "$build/bench/tick_bench" ] || [ -x "$root/build/bench/tick_bench" ]; then
