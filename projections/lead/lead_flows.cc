@@ -41,13 +41,6 @@ std::string EnrollmentKey(absl::string_view flow_id, absl::string_view lead_key)
   return absl::StrCat("e/", flow_id, "/", lead_key);
 }
 
-// Effects that ApplyFlowEffects would turn into no change but the
-// enrollment's own bytes.
-bool HasNoEffects(const FlowEffects& effects) {
-  return effects.actions.empty() && !effects.schedule_timer_ms.has_value() && !effects.cancel_timer &&
-         !effects.set_stage.has_value() && effects.add_score_milli == 0 &&
-         !effects.set_owner.has_value() && effects.stats.empty();
-}
 
 }  // namespace
 
@@ -155,6 +148,7 @@ absl::Status LeadFold::OnFlowPublished(ShardId shard, const v1::LogRecord& recor
   const std::string prefix = absl::StrCat("e/", flow.id(), "/");
   std::string after;
   while (true) {
+    FlushEnrollments(txn);  // the scan reads the txn
     ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page, txn.Scan(prefix, after, 256));
     for (const ProjectionEntry& entry : page) {
       v1::FlowEnrollment enrollment;
@@ -232,8 +226,48 @@ absl::Status LeadFold::ApplyFlowEffects(ShardId shard, const v1::LogRecord& reco
     const int64_t value = (old.has_value() ? DecodeFlowStat(*old) : 0) + delta;
     txn.Put(key, BigEndian64(static_cast<uint64_t>(value)));
   }
-  txn.Put(EnrollmentKey(flow_id, lead->lead_key()), SerializeDeterministic(*enrollment));
+  ASSIGN_OR_RETURN(ChunkEnrollment * stored, LoadEnrollment(txn, flow_id, lead->lead_key()));
+  if (!stored->value.has_value() || &*stored->value != enrollment) stored->value = *enrollment;
+  stored->touched = true;
   return absl::OkStatus();
+}
+
+absl::StatusOr<LeadFold::ChunkEnrollment*> LeadFold::LoadEnrollment(ProjectionTxn& txn,
+                                                                    absl::string_view flow_id,
+                                                                    absl::string_view lead_key) {
+  std::string key = EnrollmentKey(flow_id, lead_key);
+  auto& enrollments = Enrollments(txn);
+  auto it = enrollments.find(key);
+  if (it != enrollments.end()) return &it->second;
+  ChunkEnrollment entry;
+  ASSIGN_OR_RETURN(entry.stored, txn.Get(key));
+  if (entry.stored.has_value()) {
+    entry.value.emplace();
+    if (!entry.value->ParseFromString(*entry.stored)) {
+      entry.value.reset();
+      entry.undecodable = true;
+    }
+  }
+  return &enrollments.emplace(std::move(key), std::move(entry)).first->second;
+}
+
+void LeadFold::FlushEnrollments(ProjectionTxn& txn) {
+  // Puts land in the txn's ordered buffer: the map's order does not matter.
+  for (auto& [key, entry] : Enrollments(txn)) {
+    if (!entry.touched) continue;
+    entry.touched = false;
+    if (!entry.value.has_value()) {
+      if (entry.stored.has_value()) txn.Delete(key);
+      entry.stored.reset();
+      entry.undecodable = false;
+      continue;
+    }
+    std::string bytes = SerializeDeterministic(*entry.value);
+    if (entry.stored == bytes) continue;  // unchanged: no write
+    txn.Put(key, bytes);
+    entry.stored = std::move(bytes);
+    entry.undecodable = false;
+  }
 }
 
 absl::Status LeadFold::RunFlows(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
@@ -244,16 +278,13 @@ absl::Status LeadFold::RunFlows(ShardId shard, const v1::LogRecord& record, Proj
   RETURN_IF_ERROR(MakeFlowContext(record, txn, &ctx));
   TimerIndex timers(txn);
   for (const std::string& flow_id : flow_ids) {
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                     txn.Get(EnrollmentKey(flow_id, lead->lead_key())));
-    std::optional<v1::FlowEnrollment> enrollment;
-    if (bytes.has_value()) {
-      enrollment.emplace();
-      if (!enrollment->ParseFromString(*bytes)) {
-        return absl::DataLossError(absl::StrCat("lead projection: undecodable enrollment ",
-                                                flow_id, "/", lead->lead_key()));
-      }
+    ASSIGN_OR_RETURN(ChunkEnrollment * entry, LoadEnrollment(txn, flow_id, lead->lead_key()));
+    if (entry->undecodable) {
+      return absl::DataLossError(absl::StrCat("lead projection: undecodable enrollment ",
+                                              flow_id, "/", lead->lead_key()));
     }
+    std::optional<v1::FlowEnrollment>& enrollment = entry->value;  // updated in place
+    const bool existed = enrollment.has_value();
     // An active enrollment on an older version finishes on it
     // (FINISH_ON_OLD); everything else runs on the version in force.
     const uint32_t version =
@@ -264,12 +295,11 @@ absl::Status LeadFold::RunFlows(ShardId shard, const v1::LogRecord& record, Proj
     if (engine == nullptr) continue;
     FlowEffects effects;
     RETURN_IF_ERROR(engine->OnRecord(ctx, before, lead, &enrollment, &effects));
-    if (!enrollment.has_value()) continue;
-    // Most records change nothing in most enrollments: then the stored
-    // bytes stay (ApplyFlowEffects would write the same bytes back).
-    if (bytes.has_value() && HasNoEffects(effects) && SerializeDeterministic(*enrollment) == *bytes) {
-      continue;
+    if (existed && !enrollment.has_value()) {
+      return absl::InternalError(absl::StrCat("lead projection: flow ", flow_id,
+                                              " dropped the enrollment of ", lead->lead_key()));
     }
+    if (!enrollment.has_value()) continue;
     RETURN_IF_ERROR(ApplyFlowEffects(shard, record, flow_id, engine, effects, txn, timers, lead,
                                      &*enrollment));
   }
@@ -284,22 +314,23 @@ absl::Status LeadFold::EnrollInFlow(ShardId shard, const v1::LogRecord& record,
   if (std::find(flow_ids.begin(), flow_ids.end(), flow_id) == flow_ids.end()) {
     return absl::OkStatus();  // not in force: nothing to enroll in
   }
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                   txn.Get(EnrollmentKey(flow_id, lead->lead_key())));
-  std::optional<v1::FlowEnrollment> enrollment;
-  if (bytes.has_value()) {
-    enrollment.emplace();
-    if (!enrollment->ParseFromString(*bytes)) {
-      return absl::DataLossError(absl::StrCat("lead projection: undecodable enrollment ", flow_id,
-                                              "/", lead->lead_key()));
-    }
+  ASSIGN_OR_RETURN(ChunkEnrollment * entry, LoadEnrollment(txn, flow_id, lead->lead_key()));
+  if (entry->undecodable) {
+    return absl::DataLossError(absl::StrCat("lead projection: undecodable enrollment ", flow_id,
+                                            "/", lead->lead_key()));
   }
+  std::optional<v1::FlowEnrollment>& enrollment = entry->value;  // updated in place
+  const bool existed = enrollment.has_value();
   ASSIGN_OR_RETURN(const FlowEngine* engine, EngineFor(txn, flow_id, 0));
   if (engine == nullptr) return absl::OkStatus();
   FlowContext ctx;
   RETURN_IF_ERROR(MakeFlowContext(record, txn, &ctx));
   FlowEffects effects;
   RETURN_IF_ERROR(engine->Enroll(ctx, why, lead, &enrollment, &effects));
+  if (existed && !enrollment.has_value()) {
+    return absl::InternalError(absl::StrCat("lead projection: flow ", flow_id,
+                                            " dropped the enrollment of ", lead->lead_key()));
+  }
   if (!enrollment.has_value()) {
     // Not enrolled and never was: only the "not_enrolled:*" stats.
     for (const auto& [stat, delta] : effects.stats) {
@@ -336,15 +367,13 @@ absl::Status LeadFold::FireDueTimers(ShardId shard, const v1::LogRecord& record,
     }
     const std::string& flow_id = parts[0];
     const std::string& lead_key = parts[1];
-    ASSIGN_OR_RETURN(std::optional<std::string> enrollment_bytes,
-                     txn.Get(EnrollmentKey(flow_id, lead_key)));
+    ASSIGN_OR_RETURN(ChunkEnrollment * entry, LoadEnrollment(txn, flow_id, lead_key));
     ASSIGN_OR_RETURN(v1::LeadState * lead_ptr, LoadLead(txn, lead_key));
-    v1::FlowEnrollment enrollment;
-    if (!enrollment_bytes.has_value() || lead_ptr == nullptr ||
-        !enrollment.ParseFromString(*enrollment_bytes) ||
-        enrollment.status() != v1::FlowEnrollment::ACTIVE) {
+    if (!entry->value.has_value() || lead_ptr == nullptr ||
+        entry->value->status() != v1::FlowEnrollment::ACTIVE) {
       continue;  // the lead merged away or the enrollment ended: nothing to do
     }
+    v1::FlowEnrollment& enrollment = *entry->value;  // updated in place
     ASSIGN_OR_RETURN(const FlowEngine* engine,
                      EngineFor(txn, flow_id, enrollment.flow_version()));
     if (engine == nullptr) continue;
@@ -366,12 +395,13 @@ absl::Status LeadFold::MergeEnrollments(ShardId shard, const v1::LogRecord& reco
                                         v1::LeadState* lead) {
   ASSIGN_OR_RETURN(std::vector<std::string> flow_ids, FlowsInForce(txn));
   for (const std::string& flow_id : flow_ids) {
-    ASSIGN_OR_RETURN(std::optional<std::string> theirs,
-                     txn.Get(EnrollmentKey(flow_id, absorbed.lead_key())));
-    if (!theirs.has_value()) continue;
-    txn.Delete(EnrollmentKey(flow_id, absorbed.lead_key()));
-    v1::FlowEnrollment enrollment;
-    if (!enrollment.ParseFromString(*theirs)) continue;
+    ASSIGN_OR_RETURN(ChunkEnrollment * theirs, LoadEnrollment(txn, flow_id, absorbed.lead_key()));
+    if (!theirs->value.has_value() && !theirs->undecodable) continue;
+    std::optional<v1::FlowEnrollment> taken = std::move(theirs->value);
+    theirs->value.reset();  // deleted
+    theirs->touched = true;
+    if (!taken.has_value()) continue;  // undecodable
+    v1::FlowEnrollment& enrollment = *taken;
     ASSIGN_OR_RETURN(const FlowEngine* engine, EngineFor(txn, flow_id, enrollment.flow_version()));
     if (engine == nullptr) continue;
     TimerIndex timers(txn);
@@ -380,9 +410,8 @@ absl::Status LeadFold::MergeEnrollments(ShardId shard, const v1::LogRecord& reco
       ASSIGN_OR_RETURN(timer, timers.Find(engine->TimerId(absorbed.lead_key())));
       if (timer.has_value()) RETURN_IF_ERROR(timers.Cancel(timer->id).status());
     }
-    ASSIGN_OR_RETURN(std::optional<std::string> mine,
-                     txn.Get(EnrollmentKey(flow_id, lead->lead_key())));
-    if (mine.has_value()) continue;  // the survivor's enrollment wins
+    ASSIGN_OR_RETURN(ChunkEnrollment * mine, LoadEnrollment(txn, flow_id, lead->lead_key()));
+    if (mine->value.has_value() || mine->undecodable) continue;  // the survivor's enrollment wins
     v1::JourneyEntry* entry = enrollment.add_journey();
     entry->set_sequence(record.sequence());
     entry->set_log_time_ms(record.log_time_ms());
@@ -393,7 +422,8 @@ absl::Status LeadFold::MergeEnrollments(ShardId shard, const v1::LogRecord& reco
       RETURN_IF_ERROR(
           ScheduleTimer(txn, timers, timer->due_ms, id, absl::StrCat(flow_id, "\n", lead->lead_key())));
     }
-    txn.Put(EnrollmentKey(flow_id, lead->lead_key()), SerializeDeterministic(enrollment));
+    mine->value = std::move(enrollment);
+    mine->touched = true;
   }
   (void)shard;
   return absl::OkStatus();

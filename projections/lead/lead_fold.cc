@@ -667,6 +667,7 @@ struct LeadFold::ChunkLeads {
   absl::node_hash_map<std::string, Entry> leads;
   ChunkDefinitions definitions;
   std::optional<int64_t> timers_due_bound;
+  absl::node_hash_map<std::string, ChunkEnrollment> enrollments;  // by state key
 };
 
 LeadFold::ChunkLeads& LeadFold::Chunk(ProjectionTxn& txn) {
@@ -678,6 +679,11 @@ LeadFold::ChunkLeads& LeadFold::Chunk(ProjectionTxn& txn) {
 
 LeadFold::ChunkDefinitions& LeadFold::Definitions(ProjectionTxn& txn) {
   return Chunk(txn).definitions;
+}
+
+absl::node_hash_map<std::string, LeadFold::ChunkEnrollment>& LeadFold::Enrollments(
+    ProjectionTxn& txn) {
+  return Chunk(txn).enrollments;
 }
 
 std::optional<int64_t>& LeadFold::TimersDueBound(ProjectionTxn& txn) {
@@ -722,6 +728,7 @@ void LeadFold::DeleteLead(ProjectionTxn& txn, const std::string& key) {
 }
 
 absl::Status LeadFold::EndChunk(ShardId, ProjectionTxn& txn) {
+  FlushEnrollments(txn);
   std::unique_ptr<ChunkLeads> chunk;
   {
     absl::MutexLock lock(&chunks_mu_);

@@ -45,6 +45,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -152,6 +153,19 @@ class LeadFold final : public ProjectionFold {
   // Schedule in the fold lowers it (ScheduleTimer); cancelling and popping
   // only make it conservative.
   std::optional<int64_t>& TimersDueBound(ProjectionTxn& txn);
+  // Flow enrollments decoded once per chunk and written at its end only when
+  // their bytes changed (lead_flows.cc); every read and write of "e/" keys
+  // in the fold goes through here (FlushEnrollments before a Scan of them).
+  struct ChunkEnrollment {
+    std::optional<v1::FlowEnrollment> value;  // nullopt: absent, deleted or undecodable
+    std::optional<std::string> stored;        // the txn's bytes when loaded or flushed
+    bool undecodable = false;                 // `stored` does not parse
+    bool touched = false;                     // written since: Put (or Delete) at flush
+  };
+  absl::node_hash_map<std::string, ChunkEnrollment>& Enrollments(ProjectionTxn& txn);
+  absl::StatusOr<ChunkEnrollment*> LoadEnrollment(ProjectionTxn& txn, absl::string_view flow_id,
+                                                  absl::string_view lead_key);
+  void FlushEnrollments(ProjectionTxn& txn);
   absl::Status ScheduleTimer(ProjectionTxn& txn, TimerIndex& timers, int64_t due_ms,
                              absl::string_view id, std::string payload);
   // `slot` when set, else compute(), kept in `slot` when it succeeds.
