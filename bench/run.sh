@@ -82,11 +82,27 @@ log_total() {
     sed -E 's/^\{"events_appended":([0-9]+),"duplicates_skipped":([0-9]+),"dead_letters":([0-9]+).*/\1 \2 \3/' |
     awk '{ print $1 + $2 + $3 }'
 }
-# Messages consumed, from serve's progress line (cheap: no DB open while
-# serve runs; the line is printed when the count changes, so its appended
-# count may stay behind: wait for the log itself after this).
+# The same from serve's progress line (cheap: no DB open while serve runs,
+# which would replay the WAL; serve prints a line after every change).
 progress_total() {
-  grep -a 'leadlog serve: consumed' "$1" 2>/dev/null | tail -1 | sed -nE 's/.*consumed ([0-9]+),.*/\1/p'
+  grep -a 'leadlog serve: consumed' "$1" 2>/dev/null | tail -1 |
+    sed -nE 's/.*appended ([0-9]+), duplicates ([0-9]+), dead letters ([0-9]+).*/\1 \2 \3/p' |
+    awk '{ print $1 + $2 + $3 }'
+}
+# Stops serve (SIGTERM); if it has not exited after 60 s, SIGKILL (its log
+# is durable per batch) and say so: sets `stop_note`.
+stop_serve() {
+  stop_note=""
+  kill -TERM "$1"
+  for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$1" 2>/dev/null; then
+    echo "bench/run.sh: serve $1 did not stop within 60 s of SIGTERM: SIGKILL" >&2
+    kill -KILL "$1"
+    stop_note=" shutdown_hang=1"
+    wait "$1" || true
+    return 0
+  fi
+  wait "$1"
 }
 wait_total() {  # wait_total FILE-OR-DIR EXPECTED KIND STALL_S
   local got=0 last=-1 still=0
@@ -145,12 +161,12 @@ ingest_run() {
   pids+=("$serve")
   echo '{"type":"track","messageId":"bench-start","userId":"bench","event":"Bench Started"}' |
     kcat -P -b "$brokers" -t leadlog.events
-  wait_total "$dir/log" 1 log 30 >/dev/null || die "$name: serve did not start (see $dir/serve.err)"
+  wait_total "$dir/serve.err" 1 progress 30 >/dev/null || die "$name: serve did not start (see $dir/serve.err)"
   local expected=1
   if ((projections)); then
     publish_definitions "$dir"
     expected=$((expected + definitions * 64))
-    wait_total "$dir/log" "$expected" log 60 >/dev/null || die "$name: definitions not ingested"
+    wait_total "$dir/serve.err" "$expected" progress 60 >/dev/null || die "$name: definitions not ingested"
   fi
   "$raw" positions --data-dir "$dir/log" >"$dir/positions"
   expected=$((expected + events))
@@ -158,11 +174,9 @@ ingest_run() {
     2>"$dir/demo.err" || die "$name: demo failed: $(cat "$dir/demo.err")"
   local got
   got=$(wait_total "$dir/serve.err" "$expected" progress 60) || die "$name: ingest stalled at $got of $expected"
-  got=$(wait_total "$dir/log" "$expected" log 60) || die "$name: append stalled at $got of $expected"
   local hwm_kb
   hwm_kb=$(sed -nE 's/^VmHWM:\s+([0-9]+) kB/\1/p' "/proc/$serve/status")
-  kill -TERM "$serve"
-  wait "$serve" || die "$name: serve failed: $(tail -3 "$dir/serve.err")"
+  stop_serve "$serve" || die "$name: serve failed: $(tail -3 "$dir/serve.err")"
   got=$(log_total "$dir/log")
   [ "$got" -eq "$expected" ] || die "$name: the log holds $got records, published $expected (mock broker eviction?)"
   local span span_ms disk
@@ -171,7 +185,7 @@ ingest_run() {
   [ "$span_ms" -gt 0 ] || span_ms=1
   disk=$(du -sb "$dir/log" | cut -f1)
   result="ingest run=$name events=$events per_s=$((events * 1000 / span_ms)) span_ms=$span_ms"
-  result+=" peak_rss_mb=$((hwm_kb / 1024)) disk_bytes=$disk disk_bytes_per_event=$((disk / (events + 1)))"
+  result+=" peak_rss_mb=$((hwm_kb / 1024)) disk_bytes=$disk disk_bytes_per_event=$((disk / (events + 1)))$stop_note"
 }
 
 echo "== bench/run.sh: $events events, $leads leads, $flows flows; work dir $work; $(nproc) cores" >&2
@@ -220,11 +234,10 @@ done
 t1=$(now_ms)
 grep -aq 'appended [1-9]' "$dir/serve.err" || die "restart: the new event was not appended"
 hwm_kb=$(sed -nE 's/^VmHWM:\s+([0-9]+) kB/\1/p' "/proc/$serve/status")
-kill -TERM "$serve"
-wait "$serve" || die "restart: serve failed"
+stop_serve "$serve" || die "restart: serve failed"
 serve_ready_ms=$(sed -nE 's/.*ready in ([0-9]+) ms.*/\1/p' "$dir/serve.err")
 emit "restart log_records=$((events + 1 + definitions * 64)) to_processing_ms=$((t1 - t0)) serve_ready_ms=$serve_ready_ms" \
-  "seen_ready_ms=${ready_ms:-0} peak_rss_mb=$((hwm_kb / 1024))"
+  "seen_ready_ms=${ready_ms:-0} peak_rss_mb=$((hwm_kb / 1024))$stop_note"
 kill "$broker_pid" 2>/dev/null || true
 
 echo "== 4/4 ingest fast (no fsync), projections live" >&2
