@@ -76,6 +76,7 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
   ~Impl() override {
     if (consumer_ != nullptr && !consumer_closed_) {
       error_logger_.quiet = true;
+      closing_ = true;
       consumer_->close();
     }
     consumer_.reset();
@@ -122,6 +123,13 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
   int64_t batch_opened_ms_ = 0;
   int64_t last_progress_ms_ = 0;
   bool paused_ = false;
+  // Set (on the Run thread) just before close(). close() revokes through
+  // rebalance_cb, where rebalance_protocol() and assignment() can then block
+  // forever: they ask the group thread, which no longer serves them
+  // (librdkafka #4041; seen as a serve that never exits after SIGTERM in
+  // bench/run.sh). So the callback asks only outside close.
+  bool closing_ = false;
+  bool cooperative_ = false;  // the protocol, as last read outside close
   std::thread writer_;
 
   // Partition -> monotonic ms of its last message or tick (poll thread).
@@ -184,7 +192,8 @@ absl::Status KafkaIngest::Impl::Init() {
 void KafkaIngest::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                                      std::vector<RdKafka::TopicPartition*>& partitions) {
   rebalances_.fetch_add(1, std::memory_order_relaxed);
-  const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+  if (!closing_) cooperative_ = consumer->rebalance_protocol() == "COOPERATIVE";
+  const bool cooperative = cooperative_;
   if (err == RdKafka::ERR__REVOKE_PARTITIONS && consumer->assignment_lost()) {
     DropHeld();
   } else {
@@ -211,7 +220,7 @@ void KafkaIngest::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::
   }
   if (!status.ok()) std::cerr << "leadlog: rebalance: " << status << "\n";
   std::vector<RdKafka::TopicPartition*> current;
-  consumer->assignment(current);
+  if (!closing_) consumer->assignment(current);  // close() revokes everything
   // A newly assigned shard starts its idle clock now.
   absl::flat_hash_map<int32_t, int64_t> activity;
   for (RdKafka::TopicPartition* tp : current) {
@@ -416,6 +425,7 @@ absl::Status KafkaIngest::Impl::Run(const std::atomic<bool>& stop_requested) {
   // Orderly stop: write what was consumed, then leave the group (close()
   // revokes through rebalance_cb, which drains again).
   if (FatalError().ok()) CloseBatchAndDrain();
+  closing_ = true;
   consumer_->close();
   consumer_closed_ = true;
   queue_.Close();

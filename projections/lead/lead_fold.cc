@@ -9,12 +9,14 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/changes.h"
 #include "engine/limits.h"
 #include "engine/outbox.h"
 #include "engine/status_macros.h"
+#include "engine/timers.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -281,7 +283,12 @@ absl::Status LeadFold::Apply(ShardId shard, const v1::LogRecord& record, Project
   // record is (a ClockTick exists to make them fire on an idle shard).
   RETURN_IF_ERROR(FireDueTimers(shard, record, txn));
   if (!record.has_event()) return absl::OkStatus();  // ClockTick: score decay is lazy
-  if (record.event().type() == v1::CALL_TYPE_DEFINITION) return ApplyDefinition(shard, record, txn);
+  if (record.event().type() == v1::CALL_TYPE_DEFINITION) {
+    Definitions(txn) = ChunkDefinitions{};
+    absl::Status status = ApplyDefinition(shard, record, txn);
+    Definitions(txn) = ChunkDefinitions{};
+    return status;
+  }
   if (IdentifiersOf(record.event()).empty()) return absl::OkStatus();
   return ApplyEvent(shard, record, txn);
 }
@@ -343,42 +350,48 @@ absl::Status LeadFold::ApplyDefinition(ShardId shard, const v1::LogRecord& recor
 }
 
 absl::StatusOr<const Scorer*> LeadFold::ScorerInForce(ProjectionTxn& txn) {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(DefinitionInForceKey("scoring_model")));
-  if (!bytes.has_value()) return nullptr;
-  absl::MutexLock lock(&mu_);
-  auto it = scorers_.find(*bytes);
-  if (it != scorers_.end()) return it->second.get();
-  v1::DefinitionRecord record;
-  if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/scoring_model");
-  ASSIGN_OR_RETURN(std::unique_ptr<Scorer> scorer, Scorer::Create(record.definition().scoring_model()));
-  return scorers_.emplace(*bytes, std::move(scorer)).first->second.get();
+  return MemoInChunk(Definitions(txn).scorer, [&]() -> absl::StatusOr<const Scorer*> {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(DefinitionInForceKey("scoring_model")));
+    if (!bytes.has_value()) return nullptr;
+    absl::MutexLock lock(&mu_);
+    auto it = scorers_.find(*bytes);
+    if (it != scorers_.end()) return it->second.get();
+    v1::DefinitionRecord record;
+    if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/scoring_model");
+    ASSIGN_OR_RETURN(std::unique_ptr<Scorer> scorer, Scorer::Create(record.definition().scoring_model()));
+    return scorers_.emplace(*bytes, std::move(scorer)).first->second.get();
+  });
 }
 
 absl::StatusOr<const Lifecycle*> LeadFold::LifecycleInForce(ProjectionTxn& txn) {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                   txn.Get(DefinitionInForceKey("lifecycle_model")));
-  if (!bytes.has_value()) return default_lifecycle_.get();
-  absl::MutexLock lock(&mu_);
-  auto it = lifecycles_.find(*bytes);
-  if (it != lifecycles_.end()) return it->second.get();
-  v1::DefinitionRecord record;
-  if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/lifecycle_model");
-  ASSIGN_OR_RETURN(std::unique_ptr<Lifecycle> lifecycle,
-                   Lifecycle::Create(record.definition().lifecycle_model()));
-  return lifecycles_.emplace(*bytes, std::move(lifecycle)).first->second.get();
+  return MemoInChunk(Definitions(txn).lifecycle, [&]() -> absl::StatusOr<const Lifecycle*> {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                     txn.Get(DefinitionInForceKey("lifecycle_model")));
+    if (!bytes.has_value()) return default_lifecycle_.get();
+    absl::MutexLock lock(&mu_);
+    auto it = lifecycles_.find(*bytes);
+    if (it != lifecycles_.end()) return it->second.get();
+    v1::DefinitionRecord record;
+    if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/lifecycle_model");
+    ASSIGN_OR_RETURN(std::unique_ptr<Lifecycle> lifecycle,
+                     Lifecycle::Create(record.definition().lifecycle_model()));
+    return lifecycles_.emplace(*bytes, std::move(lifecycle)).first->second.get();
+  });
 }
 
 absl::StatusOr<const OwnerRouter*> LeadFold::RouterInForce(ProjectionTxn& txn) {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(DefinitionInForceKey("owner_routing")));
-  if (!bytes.has_value()) return nullptr;
-  absl::MutexLock lock(&mu_);
-  auto it = routers_.find(*bytes);
-  if (it != routers_.end()) return it->second.get();
-  v1::DefinitionRecord record;
-  if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/owner_routing");
-  ASSIGN_OR_RETURN(std::unique_ptr<OwnerRouter> router,
-                   OwnerRouter::Create(record.definition().owner_routing()));
-  return routers_.emplace(*bytes, std::move(router)).first->second.get();
+  return MemoInChunk(Definitions(txn).router, [&]() -> absl::StatusOr<const OwnerRouter*> {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(DefinitionInForceKey("owner_routing")));
+    if (!bytes.has_value()) return nullptr;
+    absl::MutexLock lock(&mu_);
+    auto it = routers_.find(*bytes);
+    if (it != routers_.end()) return it->second.get();
+    v1::DefinitionRecord record;
+    if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/owner_routing");
+    ASSIGN_OR_RETURN(std::unique_ptr<OwnerRouter> router,
+                     OwnerRouter::Create(record.definition().owner_routing()));
+    return routers_.emplace(*bytes, std::move(router)).first->second.get();
+  });
 }
 
 // The lead key `identifier` resolves to, following merges (an absorbed
@@ -671,6 +684,9 @@ struct LeadFold::ChunkLeads {
   // Next outbox index per record of the chunk (WriteAction's hint).
   OutboxIndexes outbox;
   uint64_t record = 0;  // the record being applied
+  ChunkDefinitions definitions;
+  std::optional<int64_t> timers_due_bound;
+  absl::node_hash_map<std::string, ChunkEnrollment> enrollments;  // by state key
 };
 
 absl::Status LeadFold::Emit(ProjectionTxn& txn, ShardId shard, v1::Action action) {
@@ -682,6 +698,27 @@ LeadFold::ChunkLeads& LeadFold::Chunk(ProjectionTxn& txn) {
   std::unique_ptr<ChunkLeads>& chunk = chunks_[&txn];
   if (chunk == nullptr) chunk = std::make_unique<ChunkLeads>();
   return *chunk;
+}
+
+LeadFold::ChunkDefinitions& LeadFold::Definitions(ProjectionTxn& txn) {
+  return Chunk(txn).definitions;
+}
+
+absl::node_hash_map<std::string, LeadFold::ChunkEnrollment>& LeadFold::Enrollments(
+    ProjectionTxn& txn) {
+  return Chunk(txn).enrollments;
+}
+
+std::optional<int64_t>& LeadFold::TimersDueBound(ProjectionTxn& txn) {
+  return Chunk(txn).timers_due_bound;
+}
+
+absl::Status LeadFold::ScheduleTimer(ProjectionTxn& txn, TimerIndex& timers, int64_t due_ms,
+                                     absl::string_view id, std::string payload) {
+  RETURN_IF_ERROR(timers.Schedule(due_ms, id, std::move(payload)));
+  std::optional<int64_t>& bound = TimersDueBound(txn);
+  if (bound.has_value()) bound = std::min(*bound, due_ms);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::LeadState*> LeadFold::LoadLead(ProjectionTxn& txn, const std::string& key) {
@@ -750,6 +787,7 @@ std::vector<std::string> LeadFold::transient_prefixes() const {
 }
 
 absl::Status LeadFold::EndChunk(ShardId, ProjectionTxn& txn) {
+  FlushEnrollments(txn);
   std::unique_ptr<ChunkLeads> chunk;
   {
     absl::MutexLock lock(&chunks_mu_);

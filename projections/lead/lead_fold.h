@@ -46,10 +46,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -143,6 +145,48 @@ class LeadFold final : public ProjectionFold {
   ChunkLeads& Chunk(ProjectionTxn& txn);
   // Names the record that change entries written from now on belong to.
   void BeginRecord(ProjectionTxn& txn, const v1::LogRecord& record);
+  // The compiled definitions in force, looked up once per chunk instead of
+  // once per record and flow (each lookup copied and hashed the
+  // definition's bytes). Definition keys change only in ApplyDefinition,
+  // which clears this before and after; EndChunk/AbortChunk drop it.
+  struct ChunkDefinitions {
+    std::optional<const Scorer*> scorer;
+    std::optional<const Lifecycle*> lifecycle;
+    std::optional<const OwnerRouter*> router;
+    std::optional<const SendGate*> gate;
+    std::optional<const RevenueEngine*> revenue;
+    std::optional<std::vector<std::string>> flow_ids;
+    absl::flat_hash_map<std::pair<std::string, uint32_t>, const FlowEngine*> engines;
+  };
+  ChunkDefinitions& Definitions(ProjectionTxn& txn);
+  // Within a chunk, no timer is due before this log time (unset: unknown),
+  // so FireDueTimers scans the timer index only when one may be due. Every
+  // Schedule in the fold lowers it (ScheduleTimer); cancelling and popping
+  // only make it conservative.
+  std::optional<int64_t>& TimersDueBound(ProjectionTxn& txn);
+  // Flow enrollments decoded once per chunk and written at its end only when
+  // their bytes changed (lead_flows.cc); every read and write of "e/" keys
+  // in the fold goes through here (FlushEnrollments before a Scan of them).
+  struct ChunkEnrollment {
+    std::optional<v1::FlowEnrollment> value;  // nullopt: absent, deleted or undecodable
+    std::optional<std::string> stored;        // the txn's bytes when loaded or flushed
+    bool undecodable = false;                 // `stored` does not parse
+    bool touched = false;                     // written since: Put (or Delete) at flush
+  };
+  absl::node_hash_map<std::string, ChunkEnrollment>& Enrollments(ProjectionTxn& txn);
+  absl::StatusOr<ChunkEnrollment*> LoadEnrollment(ProjectionTxn& txn, absl::string_view flow_id,
+                                                  absl::string_view lead_key);
+  void FlushEnrollments(ProjectionTxn& txn);
+  absl::Status ScheduleTimer(ProjectionTxn& txn, TimerIndex& timers, int64_t due_ms,
+                             absl::string_view id, std::string payload);
+  // `slot` when set, else compute(), kept in `slot` when it succeeds.
+  template <typename T, typename F>
+  static absl::StatusOr<T> MemoInChunk(std::optional<T>& slot, F compute) {
+    if (slot.has_value()) return *slot;
+    absl::StatusOr<T> value = compute();
+    if (value.ok()) slot = *value;
+    return value;
+  }
   // The chunk's decoded lead (nullptr when absent); stays valid for the
   // chunk. Changes through it must be followed by MarkDirty.
   absl::StatusOr<v1::LeadState*> LoadLead(ProjectionTxn& txn, const std::string& key);

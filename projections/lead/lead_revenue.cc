@@ -56,43 +56,45 @@ std::vector<int64_t> DecodeRevenueSamples(absl::string_view value) {
 }
 
 absl::StatusOr<const RevenueEngine*> LeadFold::RevenueInForce(ProjectionTxn& txn) {
-  ASSIGN_OR_RETURN(std::optional<std::string> rules_bytes,
-                   txn.Get(DefinitionInForceKey("revenue_rules")));
-  if (!rules_bytes.has_value()) return nullptr;
-  ASSIGN_OR_RETURN(std::optional<std::string> calendar_bytes,
-                   txn.Get(DefinitionInForceKey("business_calendar")));
-  std::string cache_key = *rules_bytes;
-  cache_key.push_back('\0');
-  if (calendar_bytes.has_value()) cache_key += *calendar_bytes;
-  absl::MutexLock lock(&mu_);
-  auto it = revenue_engines_.find(cache_key);
-  if (it != revenue_engines_.end()) return it->second.get();
-  v1::DefinitionRecord rules;
-  if (!rules.ParseFromString(*rules_bytes)) {
-    return absl::DataLossError("lead projection: d/f/revenue_rules");
-  }
-  std::shared_ptr<const BusinessCalendarClock> clock;
-  const std::string& calendar_id = rules.definition().revenue_rules().calendar_id();
-  if (!calendar_id.empty() && calendar_bytes.has_value()) {
-    v1::DefinitionRecord calendar;
-    if (!calendar.ParseFromString(*calendar_bytes)) {
-      return absl::DataLossError("lead projection: d/f/business_calendar");
+  return MemoInChunk(Definitions(txn).revenue, [&]() -> absl::StatusOr<const RevenueEngine*> {
+    ASSIGN_OR_RETURN(std::optional<std::string> rules_bytes,
+                     txn.Get(DefinitionInForceKey("revenue_rules")));
+    if (!rules_bytes.has_value()) return nullptr;
+    ASSIGN_OR_RETURN(std::optional<std::string> calendar_bytes,
+                     txn.Get(DefinitionInForceKey("business_calendar")));
+    std::string cache_key = *rules_bytes;
+    cache_key.push_back('\0');
+    if (calendar_bytes.has_value()) cache_key += *calendar_bytes;
+    absl::MutexLock lock(&mu_);
+    auto it = revenue_engines_.find(cache_key);
+    if (it != revenue_engines_.end()) return it->second.get();
+    v1::DefinitionRecord rules;
+    if (!rules.ParseFromString(*rules_bytes)) {
+      return absl::DataLossError("lead projection: d/f/revenue_rules");
     }
-    if (calendar.definition().business_calendar().id() == calendar_id) {
-      absl::StatusOr<std::unique_ptr<BusinessCalendarClock>> created =
-          BusinessCalendarClock::Create(calendar.definition().business_calendar());
-      if (created.ok()) clock = *std::move(created);
+    std::shared_ptr<const BusinessCalendarClock> clock;
+    const std::string& calendar_id = rules.definition().revenue_rules().calendar_id();
+    if (!calendar_id.empty() && calendar_bytes.has_value()) {
+      v1::DefinitionRecord calendar;
+      if (!calendar.ParseFromString(*calendar_bytes)) {
+        return absl::DataLossError("lead projection: d/f/business_calendar");
+      }
+      if (calendar.definition().business_calendar().id() == calendar_id) {
+        absl::StatusOr<std::unique_ptr<BusinessCalendarClock>> created =
+            BusinessCalendarClock::Create(calendar.definition().business_calendar());
+        if (created.ok()) clock = *std::move(created);
+      }
     }
-  }
-  // Rules naming a calendar that is not in force do nothing until it is
-  // (cached as null, so the check is made once per pair of versions).
-  std::unique_ptr<RevenueEngine> engine;
-  if (calendar_id.empty() || clock != nullptr) {
-    absl::StatusOr<std::unique_ptr<RevenueEngine>> created =
-        RevenueEngine::Create(rules.definition().revenue_rules(), std::move(clock));
-    if (created.ok()) engine = *std::move(created);
-  }
-  return revenue_engines_.emplace(std::move(cache_key), std::move(engine)).first->second.get();
+    // Rules naming a calendar that is not in force do nothing until it is
+    // (cached as null, so the check is made once per pair of versions).
+    std::unique_ptr<RevenueEngine> engine;
+    if (calendar_id.empty() || clock != nullptr) {
+      absl::StatusOr<std::unique_ptr<RevenueEngine>> created =
+          RevenueEngine::Create(rules.definition().revenue_rules(), std::move(clock));
+      if (created.ok()) engine = *std::move(created);
+    }
+    return revenue_engines_.emplace(std::move(cache_key), std::move(engine)).first->second.get();
+  });
 }
 
 absl::Status LeadFold::ReassignToQueue(const v1::LogRecord& record, ProjectionTxn& txn,
@@ -123,7 +125,7 @@ absl::Status LeadFold::ApplyRevenueEffects(ShardId shard, const v1::LogRecord& r
   for (int round = 0;; ++round) {
     for (const auto& [id, due] : effects.timers) {
       if (due.has_value()) {
-        RETURN_IF_ERROR(timers.Schedule(*due, id, lead->lead_key()));
+        RETURN_IF_ERROR(ScheduleTimer(txn, timers, *due, id, lead->lead_key()));
       } else {
         RETURN_IF_ERROR(timers.Cancel(id).status());
       }
