@@ -85,6 +85,18 @@ finish_serve() {  # EXPECTED
   start_serve final
   wait_until 120 "all $1 records" bash -c "[ \"\$(\"$BIN\" stats --data-dir \"$DATA\" --json 2>/dev/null | sed -nE 's/^\\{\"events_appended\":([0-9]+).*/\\1/p')\" -ge $1 ]"
   kill -TERM $SERVE
+  # A serve that does not stop within 60 s is a shutdown hang: show where
+  # every thread is (gdb, when installed), then fail instead of hanging
+  # until ctest's timeout.
+  local deadline=$((SECONDS + 60))
+  while kill -0 $SERVE 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+  if kill -0 $SERVE 2>/dev/null; then
+    if command -v gdb >/dev/null; then
+      gdb -p $SERVE -batch -ex "thread apply all bt 12" 2>/dev/null | grep -E '^(Thread|#)' >&2 || true
+    fi
+    kill -KILL $SERVE
+    fail "serve did not exit within 60 s of SIGTERM (stderr: $(tail -2 "$TMP/serve-final.err" | tr '\n' ' '))"
+  fi
   wait $SERVE || fail "serve did not exit 0 on SIGTERM"
 }
 
