@@ -264,7 +264,7 @@ if [ -x "$build/bench/tick_bench" ] || [ -x "$root/build/bench/tick_bench" ]; th
   tick_bin="$build/bench/tick_bench"
   [ -x "$tick_bin" ] || tick_bin="$root/build/bench/tick_bench"
   echo "== tick with many due timers" >&2
-  tick_line=$("$tick_bin" --leads "$leads" --due $((leads / 10)) | grep -a 'tick_ms=' | tail -1) || die "tick_bench"
+  tick_line=$("$tick_bin" --leads "$leads" --due $((leads / 20)) | grep -a 'tick_ms=' | tail -1) || die "tick_bench"
   emit "tick $tick_line"
 else
   echo "== tick: skipped (no build/bench/tick_bench; it is built from bench/tick_bench.cc)" >&2
