@@ -46,7 +46,9 @@ pids=()
 # Newest first: serve leaves its group while the broker is still up.
 cleanup() {
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill "${pids[i]}" 2>/dev/null && wait "${pids[i]}" 2>/dev/null
+    # (a killed child's status must not become the script's: set -e would
+    # exit the trap with it)
+    { kill "${pids[i]}" 2>/dev/null && wait "${pids[i]}" 2>/dev/null; } || true
   done
   rm -rf "$work"
 }
