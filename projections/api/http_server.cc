@@ -2,8 +2,12 @@
 
 #include <httplib.h>
 
+#include <iostream>
+#include <memory>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "projections/api/internal/handlers.h"
 
 namespace leadlog {
@@ -130,15 +134,32 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ReadApi* api
     return absl::UnavailableError(absl::StrCat("address: cannot listen on ", options.address));
   }
   httplib::Server* server = out->server_.get();
-  out->thread_ = std::thread([server] { server->listen_after_bind(); });
+  out->listen_returned_ = std::make_shared<absl::Notification>();
+  out->thread_ = std::thread([server, returned = out->listen_returned_] {
+    server->listen_after_bind();
+    returned->Notify();
+  });
   return out;
 }
 
 void HttpServer::Stop() {
   if (server_ == nullptr) return;
   server_->stop();
-  if (thread_.joinable()) thread_.join();
-  server_.reset();
+  // stop() closes the listening socket, which ends the accept loop. Once
+  // (CI, serve's SIGTERM under load) the listen thread stayed in accept()
+  // after stop(): cpp-httplib 0.11 checks the socket, then accepts on it,
+  // and a close in between leaves accept() on a closed (or reused)
+  // descriptor. Rather than hang shutdown, wait a bounded time and leave
+  // the thread and the server it uses to the process's exit.
+  if (listen_returned_->WaitForNotificationWithTimeout(absl::Seconds(kHttpStopWaitSeconds))) {
+    if (thread_.joinable()) thread_.join();
+    server_.reset();
+    return;
+  }
+  std::cerr << "leadlog: the HTTP listener did not stop within " << kHttpStopWaitSeconds
+            << " s; leaving it to the process's exit\n";
+  thread_.detach();
+  (void)server_.release();  // the detached thread may still use it
 }
 
 HttpServer::~HttpServer() { Stop(); }

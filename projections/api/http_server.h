@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "projections/api/limits.h"
 #include "projections/api/read_api.h"
 
@@ -54,6 +55,9 @@ class HttpServer {
   HttpServer() = default;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  // Notified when the listen thread returns (shared: a thread Stop had to
+  // leave behind still owns a reference).
+  std::shared_ptr<absl::Notification> listen_returned_;
   int port_ = 0;
 };
 

@@ -16,6 +16,9 @@
 namespace leadlog {
 
 // Leads per list page: default and ceiling (400 naming "limit" beyond).
+// How long HttpServer::Stop waits for the listen thread before leaving it
+// to the process's exit.
+inline constexpr int kHttpStopWaitSeconds = 5;
 inline constexpr int kApiPageSizeDefault = 50;
 inline constexpr int kApiPageSizeMax = 500;
 // Leads one list request examines before it returns a (possibly short)
