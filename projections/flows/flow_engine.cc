@@ -688,18 +688,11 @@ int FlowEngine::FiringTrigger(const FlowContext& ctx, const v1::LeadState& befor
   return -1;
 }
 
-absl::Status FlowEngine::MaybeEnroll(const FlowContext& ctx, const v1::LeadState& before,
-                                     v1::LeadState* lead,
-                                     std::optional<v1::FlowEnrollment>* enrollment,
-                                     FlowEffects* effects) const {
-  std::string what;
-  const int trigger = FiringTrigger(ctx, before, *lead, &what);
-  if (trigger < 0) return absl::OkStatus();
+absl::Status FlowEngine::StartEnrollment(const FlowContext& ctx, int trigger,
+                                         const std::string& what, v1::LeadState* lead,
+                                         std::optional<v1::FlowEnrollment>* enrollment,
+                                         FlowEffects* effects) const {
   const v1::NurtureFlow& flow = compiled_->flow;
-  if (!EvaluateCondition(flow.entry_filter(), *lead, ctx.now_ms, nullptr)) {
-    effects->stats["not_enrolled:filter"] += 1;
-    return absl::OkStatus();
-  }
   if (SuppressionReason(flow.suppression(), *lead, ctx.lifecycle).has_value()) {
     effects->stats["not_enrolled:suppressed"] += 1;
     return absl::OkStatus();
@@ -720,31 +713,28 @@ absl::Status FlowEngine::MaybeEnroll(const FlowContext& ctx, const v1::LeadState
   return absl::OkStatus();
 }
 
+absl::Status FlowEngine::MaybeEnroll(const FlowContext& ctx, const v1::LeadState& before,
+                                     v1::LeadState* lead,
+                                     std::optional<v1::FlowEnrollment>* enrollment,
+                                     FlowEffects* effects) const {
+  std::string what;
+  const int trigger = FiringTrigger(ctx, before, *lead, &what);
+  if (trigger < 0) return absl::OkStatus();
+  const v1::NurtureFlow& flow = compiled_->flow;
+  if (!EvaluateCondition(flow.entry_filter(), *lead, ctx.now_ms, nullptr)) {
+    effects->stats["not_enrolled:filter"] += 1;
+    return absl::OkStatus();
+  }
+  return StartEnrollment(ctx, trigger, what, lead, enrollment, effects);
+}
+
 absl::Status FlowEngine::Enroll(const FlowContext& ctx, absl::string_view why, v1::LeadState* lead,
                                 std::optional<v1::FlowEnrollment>* enrollment,
                                 FlowEffects* effects) const {
   if (enrollment->has_value() && (*enrollment)->status() == v1::FlowEnrollment::ACTIVE) {
     return absl::OkStatus();  // already in the flow
   }
-  const v1::NurtureFlow& flow = compiled_->flow;
-  if (SuppressionReason(flow.suppression(), *lead, ctx.lifecycle).has_value()) {
-    effects->stats["not_enrolled:suppressed"] += 1;
-    return absl::OkStatus();
-  }
-  if (!ReEnrollmentAllows(flow.reenrollment(), *enrollment, ctx.now_ms)) {
-    effects->stats["not_enrolled:reenrollment"] += 1;
-    return absl::OkStatus();
-  }
-  v1::FlowEnrollment fresh;
-  fresh.set_flow_id(flow.id());
-  fresh.set_flow_version(flow.version());
-  fresh.set_status(v1::FlowEnrollment::ACTIVE);
-  fresh.set_enrollment_number(enrollment->has_value() ? (*enrollment)->enrollment_number() + 1 : 1);
-  fresh.set_enrolled_ms(ctx.now_ms);
-  *enrollment = std::move(fresh);
-  Run run(*compiled_, ctx, lead, &**enrollment, effects, TimerId(lead->lead_key()));
-  run.Enroll(-1, std::string(why));
-  return absl::OkStatus();
+  return StartEnrollment(ctx, -1, std::string(why), lead, enrollment, effects);
 }
 
 absl::Status FlowEngine::OnRecord(const FlowContext& ctx, const v1::LeadState& before,

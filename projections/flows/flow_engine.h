@@ -161,6 +161,12 @@ class FlowEngine {
   class Run;
   explicit FlowEngine(std::unique_ptr<Compiled> compiled);
   // Enrolls the lead if a trigger fires and everything allows it.
+  // Enrolls unless suppression or the re-enrollment policy forbids it (the
+  // "not_enrolled:*" stat), then runs steps until one waits. `trigger` is
+  // the firing trigger's index (-1: a direct enrollment), `what` the reason.
+  absl::Status StartEnrollment(const FlowContext& ctx, int trigger, const std::string& what,
+                               v1::LeadState* lead, std::optional<v1::FlowEnrollment>* enrollment,
+                               FlowEffects* effects) const;
   absl::Status MaybeEnroll(const FlowContext& ctx, const v1::LeadState& before,
                            v1::LeadState* lead, std::optional<v1::FlowEnrollment>* enrollment,
                            FlowEffects* effects) const;
