@@ -39,7 +39,7 @@ class Publisher final : public KafkaDefinitionPublisher,
     absl::MutexLock lock(&mu_);
     delivered_.clear();
     failed_.clear();
-    ASSIGN_OR_RETURN(int partitions, Partitions(topic));
+    ASSIGN_OR_RETURN(int partitions, TopicPartitionCount(producer_.get(), topic, kBrokerTimeoutMs));
     for (int p = 0; p < partitions; ++p) RETURN_IF_ERROR(Produce(topic, p, event));
     RETURN_IF_ERROR(KafkaStatus(producer_->flush(kFlushTimeoutMs), "flush"));
     if (!failed_.empty()) return absl::UnavailableError(failed_);
@@ -61,24 +61,6 @@ class Publisher final : public KafkaDefinitionPublisher,
   void event_cb(RdKafka::Event&) override {}
 
  private:
-  // The partition count of `topic` from broker metadata.
-  absl::StatusOr<int> Partitions(const std::string& topic) {
-    std::string error;
-    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(producer_.get(), topic, nullptr, error));
-    if (handle == nullptr) return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": ", error));
-    RdKafka::Metadata* raw = nullptr;
-    RETURN_IF_ERROR(KafkaStatus(producer_->metadata(false, handle.get(), &raw, kBrokerTimeoutMs),
-                                absl::StrCat("metadata of topic ", topic)));
-    std::unique_ptr<RdKafka::Metadata> metadata(raw);
-    for (const RdKafka::TopicMetadata* t : *metadata->topics()) {
-      if (t->topic() != topic) continue;
-      if (t->err() != RdKafka::ERR_NO_ERROR) return KafkaStatus(t->err(), absl::StrCat("topic ", topic));
-      if (t->partitions()->empty()) break;
-      return static_cast<int>(t->partitions()->size());
-    }
-    return absl::NotFoundError(absl::StrCat("topic ", topic, " has no partitions on the brokers"));
-  }
-
   absl::Status Produce(const std::string& topic, int partition, const v1::Event& event) {
     const std::string value = event.SerializeAsString();
     RdKafka::Headers* headers = RdKafka::Headers::create();

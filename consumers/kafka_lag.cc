@@ -17,27 +17,6 @@ class KafkaLagHandle {
   std::unique_ptr<RdKafka::Producer> producer;
 };
 
-namespace {
-
-absl::StatusOr<int> PartitionCount(RdKafka::Producer* producer, const std::string& topic,
-                                   int timeout_ms) {
-  std::string error;
-  std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(producer, topic, nullptr, error));
-  if (handle == nullptr) return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": ", error));
-  RdKafka::Metadata* raw = nullptr;
-  RETURN_IF_ERROR(KafkaStatus(producer->metadata(false, handle.get(), &raw, timeout_ms),
-                              absl::StrCat("metadata of topic ", topic)));
-  std::unique_ptr<RdKafka::Metadata> metadata(raw);
-  for (const RdKafka::TopicMetadata* t : *metadata->topics()) {
-    if (t->topic() == topic && t->err() == RdKafka::ERR_NO_ERROR) {
-      return static_cast<int>(t->partitions()->size());
-    }
-  }
-  return absl::NotFoundError(absl::StrCat("topic ", topic, " not on the brokers"));
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<KafkaLagWatcher>> KafkaLagWatcher::Start(
     const KafkaLagOptions& options, const EventLog* log) {
   KafkaProperties props = {{"bootstrap.servers", options.brokers},
@@ -62,7 +41,7 @@ absl::StatusOr<std::unique_ptr<KafkaLagWatcher>> KafkaLagWatcher::Start(
 KafkaLag KafkaLagWatcher::Measure() {
   KafkaLag lag;
   RdKafka::Producer* producer = handle_->producer.get();
-  absl::StatusOr<int> partitions = PartitionCount(producer, options_.topic, options_.query_timeout_ms);
+  absl::StatusOr<int> partitions = TopicPartitionCount(producer, options_.topic, options_.query_timeout_ms);
   if (!partitions.ok()) {
     lag.error = std::string(partitions.status().message());
     return lag;

@@ -1,6 +1,7 @@
 #include "consumers/kafka_util.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/status_macros.h"
 
 namespace leadlog {
 
@@ -64,6 +65,29 @@ absl::Status CheckBrokersReachable(RdKafka::Handle* handle, absl::string_view br
   if (err == RdKafka::ERR_NO_ERROR) return absl::OkStatus();
   return absl::UnavailableError(
       absl::StrCat("brokers ", brokers, " unreachable: ", RdKafka::err2str(err)));
+}
+
+absl::StatusOr<int> TopicPartitionCount(RdKafka::Handle* handle, const std::string& topic,
+                                        int timeout_ms) {
+  std::string error;
+  std::unique_ptr<RdKafka::Topic> topic_handle(RdKafka::Topic::create(handle, topic, nullptr, error));
+  if (topic_handle == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": ", error));
+  }
+  RdKafka::Metadata* raw = nullptr;
+  RETURN_IF_ERROR(KafkaStatus(handle->metadata(false, topic_handle.get(), &raw, timeout_ms),
+                              absl::StrCat("metadata of topic ", topic)));
+  std::unique_ptr<RdKafka::Metadata> metadata(raw);
+  for (const RdKafka::TopicMetadata* t : *metadata->topics()) {
+    if (t->topic() != topic) continue;
+    if (t->err() == RdKafka::ERR_NO_ERROR && !t->partitions()->empty()) {
+      return static_cast<int>(t->partitions()->size());
+    }
+    if (t->err() != RdKafka::ERR_UNKNOWN_TOPIC_OR_PART && t->err() != RdKafka::ERR_NO_ERROR) {
+      return KafkaStatus(t->err(), absl::StrCat("metadata of topic ", topic));
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("topic ", topic, " does not exist"));
 }
 
 }  // namespace leadlog

@@ -49,6 +49,13 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseKafkaProperty(absl::str
 absl::Status CheckBrokersReachable(RdKafka::Handle* handle, absl::string_view brokers,
                                    int timeout_ms);
 
+// The number of partitions of `topic`, from broker metadata fetched through
+// `handle` (producer or consumer) within `timeout_ms`. NotFound "topic T does
+// not exist" when the brokers do not know it (or it has no partitions);
+// Unavailable when no broker answers.
+absl::StatusOr<int> TopicPartitionCount(RdKafka::Handle* handle, const std::string& topic,
+                                        int timeout_ms);
+
 }  // namespace leadlog
 
 #endif  // LEADLOG_CONSUMERS_KAFKA_UTIL_H_

@@ -151,7 +151,6 @@ class OutboxEmitter::Impl {
     return props;
   }
   absl::Status CreateProducer();
-  absl::StatusOr<int> PartitionCount();
   absl::StatusOr<std::string> CursorOf(ShardId shard);
   absl::Status Recover();
   absl::Status ReadTail(const std::map<int, int>& shards_per_partition,
@@ -207,29 +206,6 @@ absl::Status OutboxEmitter::Impl::CreateProducer() {
   return CheckBrokersReachable(producer_.get(), options_.brokers, options_.delivery_timeout_ms);
 }
 
-absl::StatusOr<int> OutboxEmitter::Impl::PartitionCount() {
-  std::string error;
-  std::unique_ptr<RdKafka::Topic> topic(
-      RdKafka::Topic::create(producer_.get(), options_.topic, nullptr, error));
-  if (topic == nullptr) return absl::InvalidArgumentError(absl::StrCat("topic: ", error));
-  RdKafka::Metadata* raw = nullptr;
-  RETURN_IF_ERROR(KafkaStatus(
-      producer_->metadata(false, topic.get(), &raw, options_.delivery_timeout_ms),
-      absl::StrCat("metadata of ", options_.topic)));
-  std::unique_ptr<RdKafka::Metadata> metadata(raw);
-  for (const RdKafka::TopicMetadata* t : *metadata->topics()) {
-    if (t->topic() != options_.topic) continue;
-    if (t->err() == RdKafka::ERR_NO_ERROR && !t->partitions()->empty()) {
-      return static_cast<int>(t->partitions()->size());
-    }
-    if (t->err() == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART || t->err() == RdKafka::ERR_NO_ERROR) {
-      return absl::NotFoundError(absl::StrCat("topic ", options_.topic, " does not exist"));
-    }
-    return KafkaStatus(t->err(), absl::StrCat("metadata of ", options_.topic));
-  }
-  return absl::NotFoundError(absl::StrCat("topic ", options_.topic, " does not exist"));
-}
-
 absl::StatusOr<std::string> OutboxEmitter::Impl::CursorOf(ShardId shard) {
   if (auto it = cursors_.find(shard); it != cursors_.end()) return it->second;
   ASSIGN_OR_RETURN(std::optional<std::string> stored,
@@ -245,7 +221,8 @@ absl::StatusOr<std::string> OutboxEmitter::Impl::CursorOf(ShardId shard) {
 }
 
 absl::Status OutboxEmitter::Impl::Recover() {
-  ASSIGN_OR_RETURN(partitions_, PartitionCount());
+  ASSIGN_OR_RETURN(partitions_, TopicPartitionCount(producer_.get(), options_.topic,
+                                                    options_.delivery_timeout_ms));
   std::map<int, int> shards_per_partition;
   for (ShardId shard : source_->Shards()) {
     RETURN_IF_ERROR(CursorOf(shard).status());
