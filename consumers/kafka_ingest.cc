@@ -85,6 +85,7 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
   absl::Status Init();
   absl::Status Run(const std::atomic<bool>& stop_requested);
+  absl::Status AssignAllPartitions();
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
 
@@ -95,6 +96,8 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
   }
 
  private:
+  void SeekToStoredOffsets(const std::vector<RdKafka::TopicPartition*>& partitions) const;
+  void RecordAssignment(const std::vector<RdKafka::TopicPartition*>& current);
   void WriterLoop();
   void RunAfterAppend(const QueuedBatch& item);
   void PublishDeadLetters(const AppendBatch& batch);
@@ -202,13 +205,7 @@ void KafkaIngest::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::
   }
   absl::Status status;
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-    for (RdKafka::TopicPartition* tp : partitions) {
-      std::optional<KafkaOffset> stored =
-          log_->StoredOffset(ShardForPartition(PartitionId(tp->partition())), tp->topic());
-      tp->set_offset(stored ? stored->value()
-                            : (options_.start_from_beginning ? RdKafka::Topic::OFFSET_BEGINNING
-                                                             : RdKafka::Topic::OFFSET_END));
-    }
+    SeekToStoredOffsets(partitions);
     status = cooperative ? KafkaStatus(consumer->incremental_assign(partitions), "incremental assign")
                          : KafkaStatus(consumer->assign(partitions), "assign");
   } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
@@ -221,6 +218,22 @@ void KafkaIngest::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::
   if (!status.ok()) std::cerr << "leadlog: rebalance: " << status << "\n";
   std::vector<RdKafka::TopicPartition*> current;
   if (!closing_) consumer->assignment(current);  // close() revokes everything
+  RecordAssignment(current);
+  RdKafka::TopicPartition::destroy(current);
+}
+
+void KafkaIngest::Impl::SeekToStoredOffsets(
+    const std::vector<RdKafka::TopicPartition*>& partitions) const {
+  for (RdKafka::TopicPartition* tp : partitions) {
+    std::optional<KafkaOffset> stored =
+        log_->StoredOffset(ShardForPartition(PartitionId(tp->partition())), tp->topic());
+    tp->set_offset(stored ? stored->value()
+                          : (options_.start_from_beginning ? RdKafka::Topic::OFFSET_BEGINNING
+                                                           : RdKafka::Topic::OFFSET_END));
+  }
+}
+
+void KafkaIngest::Impl::RecordAssignment(const std::vector<RdKafka::TopicPartition*>& current) {
   // A newly assigned shard starts its idle clock now.
   absl::flat_hash_map<int32_t, int64_t> activity;
   for (RdKafka::TopicPartition* tp : current) {
@@ -232,8 +245,21 @@ void KafkaIngest::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::
   absl::MutexLock lock(&mu_);
   assignment_.clear();
   for (RdKafka::TopicPartition* tp : current) assignment_.push_back(PartitionId(tp->partition()));
-  RdKafka::TopicPartition::destroy(current);
   paused_ = false;
+}
+
+absl::Status KafkaIngest::Impl::AssignAllPartitions() {
+  ASSIGN_OR_RETURN(int count, TopicPartitionCount(consumer_.get(), options_.topic,
+                                                  options_.broker_timeout_ms));
+  std::vector<RdKafka::TopicPartition*> partitions;
+  for (int p = 0; p < count; ++p) {
+    partitions.push_back(RdKafka::TopicPartition::create(options_.topic, p));
+  }
+  SeekToStoredOffsets(partitions);
+  absl::Status status = KafkaStatus(consumer_->assign(partitions), "assign");
+  if (status.ok()) RecordAssignment(partitions);
+  RdKafka::TopicPartition::destroy(partitions);
+  return status;
 }
 
 void KafkaIngest::Impl::DropHeld() {
@@ -379,7 +405,9 @@ void KafkaIngest::Impl::ReportProgress() {
 }
 
 absl::Status KafkaIngest::Impl::Run(const std::atomic<bool>& stop_requested) {
-  RETURN_IF_ERROR(KafkaStatus(consumer_->subscribe({options_.topic}), "subscribe"));
+  RETURN_IF_ERROR(options_.assign_partitions
+                      ? AssignAllPartitions()
+                      : KafkaStatus(consumer_->subscribe({options_.topic}), "subscribe"));
   writer_ = std::thread([this] { WriterLoop(); });
   last_progress_ms_ = clock_->MonotonicMs();
   while (!stop_requested.load(std::memory_order_relaxed) && FatalError().ok()) {

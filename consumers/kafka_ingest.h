@@ -76,6 +76,21 @@ struct KafkaIngestOptions {
   KafkaProperties properties;
   // How long start-up waits for a broker to answer before failing.
   int broker_timeout_ms = 10000;
+  // How the partitions are owned (DESIGN.md §7).
+  //   false: subscribe to `topic` in consumer group `group`; the group
+  //     assigns partitions, several processes share them, and every
+  //     assignment seeks to the stored offsets (rebalance_cb). Joining costs
+  //     the broker's initial rebalance delay (3 s on the mock cluster,
+  //     group.initial.rebalance.delay.ms on a real broker) on every start.
+  //   true: this process is the topic's only consumer: Run assigns every
+  //     partition (counted from metadata at start) directly, at the stored
+  //     offsets, without joining the group, so consuming starts as soon as
+  //     the broker answers. Nothing stops a second process from consuming
+  //     the same partitions into another log, and partitions added to the
+  //     topic later are not picked up until a restart. Kafka's committed
+  //     offsets are still written (advisory, under `group`).
+  // Either way the stored offsets decide where consuming resumes.
+  bool assign_partitions = false;
   // Where a shard with no stored offset starts: true = the beginning of the
   // partition (the log is the source of truth), false = the end.
   bool start_from_beginning = true;
@@ -113,7 +128,8 @@ class KafkaIngest {
   void Stop() { stop_requested_.store(true, std::memory_order_relaxed); }
 
   IngestCounters counters() const;
-  // Partitions currently assigned.
+  // Partitions currently assigned (by the group, or all of them with
+  // assign_partitions once Run has started).
   std::vector<PartitionId> Assignment() const;
 
   class Impl;

@@ -265,6 +265,83 @@ TEST_F(KafkaIngestTest, RebalanceBetweenTwoConsumersLosesAndDuplicatesNothing) {
   ExpectEachEventOnce(0, produced.load());
 }
 
+// Kafka's committed offsets of `group` on the events topic, summed over the
+// partitions (-1 when a query fails). They are advisory: only dashboards read
+// them, but they must keep being written whichever way partitions are owned.
+int64_t CommittedTotal(const std::string& brokers, const std::string& group) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string error;
+  conf->set("bootstrap.servers", brokers, error);
+  conf->set("group.id", group, error);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
+  std::vector<RdKafka::TopicPartition*> partitions;
+  for (int p = 0; p < kPartitions; ++p) partitions.push_back(RdKafka::TopicPartition::create(kEventsTopic, p));
+  int64_t total = consumer->committed(partitions, 10000) == RdKafka::ERR_NO_ERROR ? 0 : -1;
+  for (RdKafka::TopicPartition* tp : partitions) {
+    if (total >= 0 && tp->offset() >= 0) total += tp->offset();
+  }
+  RdKafka::TopicPartition::destroy(partitions);
+  consumer->close();
+  return total;
+}
+
+TEST_F(KafkaIngestTest, AssignedPartitionsRestartFromStoredOffsetsWithoutAGroupJoin) {
+  Producer producer(broker_->bootstrap());
+  producer.SendRange(0, 400);
+  KafkaIngestOptions options = Options("assigned-a");
+  options.assign_partitions = true;
+  {
+    RunningIngest first(options, log_.get());
+    ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 400; }, absl::Seconds(60)));
+    EXPECT_EQ(first->Assignment().size(), static_cast<size_t>(kPartitions));
+    ASSERT_OK(first.Stop());
+    EXPECT_EQ(first->counters().rebalances, 0u) << "no group assigned anything";
+  }
+  EXPECT_TRUE(testing::WaitFor([&] { return CommittedTotal(broker_->bootstrap(), "assigned-a") == 400; },
+                               absl::Seconds(30)))
+      << "advisory commits are written without group membership too";
+  producer.SendRange(400, 700);
+  // Another group, without committed offsets: only the stored offsets keep
+  // the restart from re-reading (which would show up as duplicates).
+  options.group = "assigned-b";
+  RunningIngest second(options, log_.get());
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 700; }, absl::Seconds(60)));
+  ASSERT_OK(second.Stop());
+  EXPECT_EQ(second->counters().duplicates, 0u);
+  EXPECT_EQ(second->counters().messages, 300u);
+  EXPECT_EQ(second->counters().rebalances, 0u);
+  ExpectEachEventOnce(0, 700);
+}
+
+TEST_F(KafkaIngestTest, AssignedConsumerIsNotAGroupMember) {
+  // If the assigning consumer had joined group "shared", a group member
+  // arriving later would get only part of the partitions.
+  Producer producer(broker_->bootstrap());
+  producer.SendRange(0, 300);
+  KafkaIngestOptions assigned = Options("shared");
+  assigned.assign_partitions = true;
+  RunningIngest sole(assigned, log_.get());
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 300; }, absl::Seconds(60)));
+  TempDir other_dir;
+  EventLogOptions other_options;
+  other_options.data_dir = other_dir.path() + "/db";
+  other_options.sync_per_batch = false;
+  auto other_log = EventLog::Open(other_options);
+  ASSERT_OK(other_log.status());
+  RunningIngest member(Options("shared"), other_log->get());
+  ASSERT_TRUE(testing::WaitFor([&] { return member->Assignment().size() == kPartitions; },
+                               absl::Seconds(60)))
+      << "the group member got " << member->Assignment().size() << " partitions";
+  EXPECT_GE(member->counters().rebalances, 1u);
+  producer.SendRange(300, 500);
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 500; }, absl::Seconds(60)));
+  ASSERT_OK(sole.Stop());
+  ASSERT_OK(member.Stop());
+  EXPECT_EQ(sole->counters().rebalances, 0u);
+  EXPECT_EQ(sole->Assignment().size(), static_cast<size_t>(kPartitions));
+  ExpectEachEventOnce(0, 500);
+}
+
 // Forwards to a real log, but Append waits until released.
 class GatedLog : public EventLog {
  public:

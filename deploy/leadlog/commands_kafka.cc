@@ -109,6 +109,9 @@ void DeclareServeFlags(CliArgs& args) {
   args.String("brokers", "LIST", "Kafka bootstrap servers; without it an embedded broker starts");
   args.String("topic", "T", "the events topic", kEventsTopic);
   args.String("group", "G", "the consumer group", "leadlog");
+  args.Bool("assign-partitions",
+            "the only consumer of the topic: take every partition at start without joining the "
+            "group (always so with the embedded broker)");
   args.String("dead-letter-topic", "T", "topic for bad messages (\"\" = stored record only)",
               kDeadLetterTopic);
   args.String("partitions", "N", "partitions of the embedded broker's topics", "8");
@@ -184,6 +187,7 @@ absl::StatusOr<KafkaIngestOptions> ServeOptions(const CliArgs& args) {
   ASSIGN_OR_RETURN(options.properties, ParseProperties(args.GetAll("X")));
   options.topic = args.Get("topic");
   options.group = args.Get("group");
+  options.assign_partitions = args.GetBool("assign-partitions");
   options.dead_letter_topic = args.Get("dead-letter-topic");
   options.batch.batch_events_max = static_cast<int>(batch_events);
   options.batch.batch_interval_ms = static_cast<int>(batch_ms);
@@ -211,6 +215,9 @@ absl::StatusOr<std::unique_ptr<EmbeddedBroker>> StartEmbeddedBroker(const CliArg
   if (!options->dead_letter_topic.empty()) broker_options.topics.push_back(options->dead_letter_topic);
   ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedBroker> broker, EmbeddedBroker::Start(broker_options));
   options->brokers = broker->bootstrap();
+  // The broker lives and dies with this process: nobody shares its
+  // partitions, so skip the group join (3 s on the mock) on every start.
+  options->assign_partitions = true;
   // The mock waits session.timeout.ms - 1 s per rebalance: keep it short
   // (flags given with -X come later and win).
   options->properties.insert(options->properties.begin(),
@@ -309,7 +316,10 @@ int Serve(const Args& argv) {
   // For restart benchmarks (bench/run.sh): the time before the consumer
   // starts (log open, projections caught up with the log).
   std::cerr << "leadlog serve: ready in " << SystemClock::Get()->MonotonicMs() - start_ms
-            << " ms (log open, projections caught up); consuming\n";
+            << " ms (log open, projections caught up); consuming "
+            << (options->assign_partitions ? "every partition (assigned, no group join)"
+                                           : "as a member of group " + options->group)
+            << "\n";
   g_ingest.store(ingest->get());
   if (g_stop.load()) (*ingest)->Stop();
   absl::Status status = (*ingest)->Run();
