@@ -653,6 +653,12 @@ void CrashTest::KillAtRandomPointsAndCheck() {
   std::cout << "[ crash  ] all ingested after " << absl::FormatDuration(absl::Now() - started)
             << " and " << serve_generation_ << " serve processes" << std::endl;
 
+  // Every serve took its partitions the configured way.
+  const std::string assigned = "consuming every partition (assigned, no group join)";
+  const std::string member = "consuming as a member of group crash";
+  EXPECT_THAT(ReadFile(serve_log_), HasSubstr(assign_partitions_ ? assigned : member));
+  EXPECT_THAT(ReadFile(serve_log_), ::testing::Not(HasSubstr(assign_partitions_ ? member : assigned)));
+
   // The counters: every distinct id appended once, every re-send counted.
   std::optional<StatsSnapshot> stats = Stats();
   ASSERT_TRUE(stats.has_value()) << last_stats_error_;
