@@ -130,16 +130,6 @@ absl::StatusOr<bool> Matches(const ProjectionRunner& runner, ShardId shard, cons
   return true;
 }
 
-void FillSummary(ShardId shard, const v1::LeadState& lead, v1::LeadSummary* row) {
-  row->set_lead_key(lead.lead_key());
-  row->set_shard(shard.value());
-  row->set_stage(lead.lifecycle().current_stage());
-  row->set_owner_id(lead.owner_id());
-  row->set_score_milli(lead.score().score_milli());
-  row->set_grade(lead.score().grade().grade());
-  row->set_updated_ms(lead.updated_ms());
-}
-
 }  // namespace
 
 absl::StatusOr<ApiResponse> GetLead(const Call& call) {
@@ -216,7 +206,9 @@ absl::StatusOr<ApiResponse> ListLeads(const Call& call) {
                   absl::StatusOr<bool> ok = Matches(*reader.runner, shard, filter, lead, &row);
                   if (!ok.ok()) match_error.Update(ok.status());
                   if (!ok.ok() || !*ok) return false;
-                  FillSummary(shard, lead, &row);
+                  v1::LeadSummary filled = SummarizeLead(shard, lead);
+                  filled.MergeFrom(row);  // what the filters set (stall, SLA)
+                  row = std::move(filled);
                   *out.add_leads() = std::move(row);
                   return true;
                 }));

@@ -131,19 +131,8 @@ absl::StatusOr<ApiResponse> ListFlows(const Call& call) {
   ASSIGN_OR_RETURN(QueryParams q, QueryParams::Parse(call.request.query, {}));
   (void)q;
   Reader reader = OpenReader(call.context);
-  std::map<std::string, FlowRow> flows;
-  RETURN_IF_ERROR(CollectFlows(*reader.runner, reader.shards, &flows));
-  v1::FlowListResponse out;
+  ASSIGN_OR_RETURN(v1::FlowListResponse out, BuildFlowList(*reader.runner, reader.shards));
   *out.mutable_position() = reader.position;
-  for (const auto& [id, row] : flows) {
-    v1::FlowSummary* f = out.add_flows();
-    f->set_flow_id(id);
-    f->set_version(row.flow.version());
-    f->set_steps(row.flow.steps_size());
-    f->set_triggers(row.flow.triggers_size());
-    f->set_shards(row.shards);
-    f->set_description(row.flow.description());
-  }
   return JsonResponse(out);
 }
 
@@ -153,17 +142,8 @@ absl::StatusOr<ApiResponse> GetFlowStats(const Call& call) {
   const std::string& id = call.params[0];
   if (id.size() > kApiParamBytesMax) return absl::InvalidArgumentError("id: too long");
   Reader reader = OpenReader(call.context);
-  std::map<std::string, FlowRow> flows;
-  RETURN_IF_ERROR(CollectFlows(*reader.runner, reader.shards, &flows));
-  auto flow = flows.find(id);
-  if (flow == flows.end()) return absl::NotFoundError(absl::StrCat("id: no flow \"", id, "\" in force"));
-  ASSIGN_OR_RETURN(auto counters, FlowCounters(*reader.runner, reader.shards, id));
-  v1::FlowStatsResponse out;
+  ASSIGN_OR_RETURN(v1::FlowStatsResponse out, BuildFlowStats(*reader.runner, reader.shards, id));
   *out.mutable_position() = reader.position;
-  out.set_flow_id(id);
-  out.set_flow_version(flow->second.flow.version());
-  out.set_active(ActiveEnrollments(counters));
-  for (const auto& [k, v] : counters) (*out.mutable_counters())[k] = v;
   return JsonResponse(out);
 }
 

@@ -178,6 +178,55 @@ int64_t ActiveEnrollments(const std::map<std::string, int64_t>& counters) {
   return enrolled - ended;
 }
 
+absl::StatusOr<v1::FlowListResponse> BuildFlowList(const ProjectionRunner& runner,
+                                                   const std::vector<ShardId>& shards) {
+  std::map<std::string, FlowRow> flows;
+  RETURN_IF_ERROR(CollectFlows(runner, shards, &flows));
+  v1::FlowListResponse out;
+  for (const auto& [id, row] : flows) {
+    v1::FlowSummary* f = out.add_flows();
+    f->set_flow_id(id);
+    f->set_version(row.flow.version());
+    f->set_steps(row.flow.steps_size());
+    f->set_triggers(row.flow.triggers_size());
+    f->set_streams(row.flow.streams_size());
+    f->set_shards(row.shards);
+    f->set_description(row.flow.description());
+  }
+  return out;
+}
+
+absl::StatusOr<v1::FlowStatsResponse> BuildFlowStats(const ProjectionRunner& runner,
+                                                     const std::vector<ShardId>& shards,
+                                                     const std::string& flow_id) {
+  std::map<std::string, FlowRow> flows;
+  RETURN_IF_ERROR(CollectFlows(runner, shards, &flows));
+  auto flow = flows.find(flow_id);
+  if (flow == flows.end()) {
+    return absl::NotFoundError(absl::StrCat("id: no flow \"", flow_id, "\" in force"));
+  }
+  ASSIGN_OR_RETURN(auto counters, FlowCounters(runner, shards, flow_id));
+  v1::FlowStatsResponse out;
+  out.set_flow_id(flow_id);
+  out.set_flow_version(flow->second.flow.version());
+  out.set_active(ActiveEnrollments(counters));
+  for (const auto& [k, v] : counters) (*out.mutable_counters())[k] = v;
+  for (const v1::FlowStep& step : flow->second.flow.steps()) out.add_step_ids(step.id());
+  return out;
+}
+
+v1::LeadSummary SummarizeLead(ShardId shard, const v1::LeadState& lead) {
+  v1::LeadSummary row;
+  row.set_lead_key(lead.lead_key());
+  row.set_shard(shard.value());
+  row.set_stage(lead.lifecycle().current_stage());
+  row.set_owner_id(lead.owner_id());
+  row.set_score_milli(lead.score().score_milli());
+  row.set_grade(lead.score().grade().grade());
+  row.set_updated_ms(lead.updated_ms());
+  return row;
+}
+
 absl::StatusOr<std::vector<v1::FlowEnrollment>> LeadEnrollments(const ProjectionRunner& runner,
                                                                 ShardId shard,
                                                                 const std::string& lead_key) {

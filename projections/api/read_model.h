@@ -78,6 +78,16 @@ absl::StatusOr<std::map<std::string, int64_t>> FlowCounters(const ProjectionRunn
                                                             const std::string& flow_id);
 // enrolled minus every ended enrollment.
 int64_t ActiveEnrollments(const std::map<std::string, int64_t>& counters);
+// GET /v1/flows and `flows list` as one message (position unset).
+absl::StatusOr<v1::FlowListResponse> BuildFlowList(const ProjectionRunner& runner,
+                                                   const std::vector<ShardId>& shards);
+// GET /v1/flows/{id}/stats and `flows stats` (position unset); NotFound
+// "id: no flow ... in force".
+absl::StatusOr<v1::FlowStatsResponse> BuildFlowStats(const ProjectionRunner& runner,
+                                                     const std::vector<ShardId>& shards,
+                                                     const std::string& flow_id);
+// One row of GET /v1/leads and `leads list`.
+v1::LeadSummary SummarizeLead(ShardId shard, const v1::LeadState& lead);
 // The lead's enrollments (one per flow in force in `shard`).
 absl::StatusOr<std::vector<v1::FlowEnrollment>> LeadEnrollments(const ProjectionRunner& runner,
                                                                 ShardId shard,
