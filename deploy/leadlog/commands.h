@@ -51,6 +51,9 @@ inline constexpr int kExitUsage = 2;
 int Fail(const std::string& command, const absl::Status& status);
 // Parses; on error prints it with the usage and returns false.
 bool ParseOrUsage(CliArgs& args, const Args& argv, int* exit_code);
+// A token file's content without surrounding whitespace (at most
+// kApiTokenBytesMax bytes); errors name the flag (`--FLAG: ...`).
+absl::StatusOr<std::string> ReadTokenFile(const std::string& flag, const std::string& path);
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const std::string& data_dir, bool read_only,
                                                   bool sync_per_batch);
 

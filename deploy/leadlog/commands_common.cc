@@ -1,7 +1,10 @@
+#include <fstream>
 #include <iostream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "deploy/leadlog/commands.h"
+#include "projections/api/limits.h"
 
 namespace leadlog::cli {
 
@@ -23,6 +26,20 @@ bool ParseOrUsage(CliArgs& args, const Args& argv, int* exit_code) {
   std::cerr << "leadlog: " << status.message() << "\n" << args.Usage();
   *exit_code = kExitUsage;
   return false;
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot open ", path));
+  std::string text(kApiTokenBytesMax + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kApiTokenBytesMax) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": longer than ", kApiTokenBytesMax, " bytes"));
+  }
+  std::string token(absl::StripAsciiWhitespace(text));
+  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
+  return token;
 }
 
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const std::string& data_dir, bool read_only,

@@ -12,10 +12,12 @@
 #include "leadlog/v1/action.pb.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "deploy/leadlog/api_client.h"
 #include "deploy/leadlog/commands.h"
 #include "engine/status_macros.h"
 #include "projections/definitions/definition.h"
 #include "projections/lead/explain.h"
+#include "projections/api/limits.h"
 #include "projections/api/read_model.h"
 #include "projections/lead/lead_projection.h"
 
@@ -87,14 +89,61 @@ void PrintLead(const FoundLead& found, std::ostream& out) {
   }
 }
 
+// The lead's records by sequence, from every page of its API timeline.
+absl::StatusOr<std::map<uint64_t, v1::LogRecord>> TimelineRecords(const ApiClient& api,
+                                                                  const std::string& id) {
+  std::map<uint64_t, v1::LogRecord> records;
+  std::string cursor;
+  do {
+    ApiClient::Query query = {{"limit", absl::StrCat(kApiTimelinePageMax)}};
+    if (!cursor.empty()) query.emplace_back("cursor", cursor);
+    v1::TimelineResponse page;
+    RETURN_IF_ERROR(api.Get(absl::StrCat("/v1/leads/", UrlPathEscape(id), "/timeline"), query, &page));
+    for (const v1::TimelineEntry& e : page.entries()) {
+      if (e.has_record()) records[e.record().sequence()] = e.record();
+    }
+    cursor = page.next_cursor();
+  } while (!cursor.empty());
+  return records;
+}
+
+// `leads get|why` through a running serve's API.
+int LeadsGetOrWhyApi(const std::string& command, const std::string& verb, const ApiClient& api,
+                     const std::string& id, bool json) {
+  v1::LeadResponse response;
+  if (auto s = api.Get(absl::StrCat("/v1/leads/", UrlPathEscape(id)), {}, &response); !s.ok()) {
+    return Fail(command, s);
+  }
+  const FoundLead found{ShardId(response.shard()), response.lead()};
+  if (verb == "get") {
+    if (json) {
+      std::cout << Json(found.state) << "\n";
+    } else {
+      PrintLead(found, std::cout);
+    }
+    return 0;
+  }
+  auto records = TimelineRecords(api, id);
+  if (!records.ok()) return Fail(command, records.status());
+  std::cout << ExplainLead(found.state, [&](uint64_t sequence) -> std::optional<v1::LogRecord> {
+    auto it = records->find(sequence);
+    if (it == records->end()) return std::nullopt;
+    return it->second;
+  });
+  return 0;
+}
+
 int LeadsGetOrWhy(const std::string& verb, const Args& argv) {
   const std::string command = absl::StrCat("leads ", verb);
   CliArgs args(command);
-  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.String("data-dir", "DIR", "the log's directory");
+  DeclareApiFlags(args);
   if (verb == "get") args.Bool("json", "print the lead state as one JSON object");
   args.Positional("ID", 1, 1);
   int code = 0;
-  if (!ParseOrUsage(args, argv, &code)) return code;
+  std::optional<ApiClient> api;
+  if (!ParseReadCommand(args, argv, command, &code, &api)) return code;
+  if (api) return LeadsGetOrWhyApi(command, verb, *api, args.positional()[0], args.GetBool("json"));
   auto log = OpenLog(args.Get("data-dir"), true, false);
   if (!log.ok()) return Fail(command, log.status());
   auto projection = OpenReadOnly(log->get());
@@ -129,11 +178,81 @@ int LeadsGetOrWhy(const std::string& verb, const Args& argv) {
   return 0;
 }
 
+void PrintLeadRow(const v1::LeadSummary& row) {
+  std::cout << row.lead_key() << "  shard " << row.shard() << "  stage " << row.stage()
+            << "  score " << Points(row.score_milli()) << "  grade "
+            << (row.grade().empty() ? "-" : row.grade()) << "  owner "
+            << (row.owner_id().empty() ? "-" : row.owner_id()) << "\n";
+}
+
+void PrintStageCounts(const std::map<std::string, uint64_t>& stages) {
+  uint64_t total = 0;
+  for (const auto& [stage, count] : stages) total += count;
+  for (const auto& [stage, count] : stages) {
+    std::cout << absl::StrFormat("%-14s %8d  %5.1f%%\n", stage, count,
+                                 total ? 100.0 * count / total : 0.0);
+  }
+  std::cout << absl::StrFormat("%-14s %8d\n", "total", total);
+}
+
+// Every lead summary GET /v1/leads?query returns, page after page.
+absl::Status ForEachApiLead(const ApiClient& api, const ApiClient::Query& filters,
+                            const std::function<absl::Status(const v1::LeadSummary&)>& visit) {
+  std::string cursor;
+  do {
+    ApiClient::Query query = filters;
+    query.emplace_back("limit", absl::StrCat(kApiPageSizeMax));
+    if (!cursor.empty()) query.emplace_back("cursor", cursor);
+    v1::LeadListResponse page;
+    RETURN_IF_ERROR(api.Get("/v1/leads", query, &page));
+    for (const v1::LeadSummary& row : page.leads()) RETURN_IF_ERROR(visit(row));
+    cursor = page.next_cursor();
+  } while (!cursor.empty());
+  return absl::OkStatus();
+}
+
+// The full state of one lead through the API.
+absl::StatusOr<v1::LeadResponse> ApiLead(const ApiClient& api, const std::string& id) {
+  v1::LeadResponse response;
+  RETURN_IF_ERROR(api.Get(absl::StrCat("/v1/leads/", UrlPathEscape(id)), {}, &response));
+  return response;
+}
+
+// `leads list|stages` through a running serve's API: the same rows, in the
+// same order (shards ascending, lead keys ascending), printed the same way.
+absl::Status LeadsListOrStagesApi(const std::string& verb, const CliArgs& args,
+                                  const ApiClient& api, int64_t limit) {
+  std::map<std::string, uint64_t> stages;
+  uint64_t matched = 0;
+  const bool json = verb == "list" && args.GetBool("json");
+  ApiClient::Query filters;
+  if (verb == "list" && args.Has("stage")) filters.emplace_back("stage", args.Get("stage"));
+  if (verb == "list" && args.Has("owner")) filters.emplace_back("owner", args.Get("owner"));
+  RETURN_IF_ERROR(ForEachApiLead(api, filters, [&](const v1::LeadSummary& row) {
+    ++stages[row.stage()];
+    if (verb != "list" || ++matched > static_cast<uint64_t>(limit)) return absl::OkStatus();
+    if (!json) {
+      PrintLeadRow(row);
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(v1::LeadResponse lead, ApiLead(api, row.lead_key()));
+    std::cout << Json(lead.lead()) << "\n";
+    return absl::OkStatus();
+  }));
+  if (verb == "list") {
+    if (!json) std::cout << matched << " leads matched\n";
+  } else {
+    PrintStageCounts(stages);
+  }
+  return absl::OkStatus();
+}
+
 // `leads list` (filtered leads) and `leads stages` (count per stage).
 int LeadsListOrStages(const std::string& verb, const Args& argv) {
   const std::string command = absl::StrCat("leads ", verb);
   CliArgs args(command);
-  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.String("data-dir", "DIR", "the log's directory");
+  DeclareApiFlags(args);
   if (verb == "list") {
     args.String("stage", "S", "only leads in stage S");
     args.String("owner", "O", "only leads owned by O");
@@ -141,12 +260,17 @@ int LeadsListOrStages(const std::string& verb, const Args& argv) {
     args.Bool("json", "one JSON object per lead");
   }
   int code = 0;
-  if (!ParseOrUsage(args, argv, &code)) return code;
+  std::optional<ApiClient> api;
+  if (!ParseReadCommand(args, argv, command, &code, &api)) return code;
   int64_t limit = 0;
   if (verb == "list") {
     auto parsed = args.GetInt("limit", 1, 1'000'000);
     if (!parsed.ok()) return Fail(command, parsed.status());
     limit = *parsed;
+  }
+  if (api) {
+    absl::Status s = LeadsListOrStagesApi(verb, args, *api, limit);
+    return s.ok() ? 0 : Fail(command, s);
   }
   auto log = OpenLog(args.Get("data-dir"), true, false);
   if (!log.ok()) return Fail(command, log.status());
@@ -167,23 +291,14 @@ int LeadsListOrStages(const std::string& verb, const Args& argv) {
           std::cout << Json(lead) << "\n";
           return;
         }
-        std::cout << lead.lead_key() << "  shard " << shard.value() << "  stage " << stage
-                  << "  score " << Points(lead.score().score_milli()) << "  grade "
-                  << (lead.score().grade().grade().empty() ? "-" : lead.score().grade().grade())
-                  << "  owner " << (lead.owner_id().empty() ? "-" : lead.owner_id()) << "\n";
+        PrintLeadRow(SummarizeLead(shard, lead));
       });
   if (!status.ok()) return Fail(command, status);
   if (verb == "list") {
     if (!json) std::cout << matched << " leads matched\n";
     return 0;
   }
-  uint64_t total = 0;
-  for (const auto& [stage, count] : stages) total += count;
-  for (const auto& [stage, count] : stages) {
-    std::cout << absl::StrFormat("%-14s %8d  %5.1f%%\n", stage, count,
-                                 total ? 100.0 * count / total : 0.0);
-  }
-  std::cout << absl::StrFormat("%-14s %8d\n", "total", total);
+  PrintStageCounts(stages);
   return 0;
 }
 
@@ -197,7 +312,7 @@ int Leads(const Args& argv) {
   if (verb == "journey") return LeadsJourney(rest);
   if (verb == "stalled") return LeadsStalled(rest);
   std::cerr << "leadlog leads: expected a subcommand: get ID [--json] | why ID | journey ID | list [--stage S] "
-               "[--owner O] | stages | stalled [--stage S] [--limit N] (each with --data-dir DIR)\n";
+               "[--owner O] | stages | stalled [--stage S] [--limit N] (each with --data-dir DIR or --api URL)\n";
   return kExitUsage;
 }
 
@@ -239,31 +354,11 @@ int Rebuild(const Args& argv) {
   return 0;
 }
 
-int DefinitionsList(const Args& argv) {
-  CliArgs args("definitions list");
-  args.String("data-dir", "DIR", "the log's directory").Required();
-  args.Bool("json", "one JSON object per definition and shard");
-  int code = 0;
-  if (!ParseOrUsage(args, argv, &code)) return code;
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail("definitions list", log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail("definitions list", projection.status());
-  auto runner = (*projection)->runner();
-  if (args.GetBool("json")) {
-    for (ShardId shard : (*log)->Shards()) {
-      auto records = ListDefinitions(*runner, shard);
-      if (!records.ok()) return Fail("definitions list", records.status());
-      for (const v1::DefinitionRecord& r : *records) {
-        std::cout << "{\"shard\":" << shard.value() << ",\"record\":" << Json(r) << "}\n";
-      }
-    }
-    return 0;
-  }
-  auto rows = DefinitionSummaries(*runner, (*log)->Shards());
-  if (!rows.ok()) return Fail("definitions list", rows.status());
-  if (rows->empty()) std::cout << "no definitions published\n";
-  for (const v1::DefinitionSummary& row : *rows) {
+namespace {
+
+void PrintDefinitionSummaries(const std::vector<v1::DefinitionSummary>& rows) {
+  if (rows.empty()) std::cout << "no definitions published\n";
+  for (const v1::DefinitionSummary& row : rows) {
     std::cout << row.kind() << " " << row.id() << " v" << row.version() << ": "
               << (row.in_force_shards() > 0
                       ? absl::StrCat("in force on ", row.in_force_shards(), " shard(s)")
@@ -273,6 +368,48 @@ int DefinitionsList(const Args& argv) {
     if (!row.why().empty()) std::cout << " (" << row.why() << ")";
     std::cout << "\n";
   }
+}
+
+}  // namespace
+
+int DefinitionsList(const Args& argv) {
+  const std::string command = "definitions list";
+  CliArgs args(command);
+  args.String("data-dir", "DIR", "the log's directory");
+  DeclareApiFlags(args);
+  args.Bool("json", "one JSON object per definition and shard (not with --api)");
+  int code = 0;
+  std::optional<ApiClient> api;
+  if (!ParseReadCommand(args, argv, command, &code, &api)) return code;
+  if (api) {
+    if (args.GetBool("json")) {
+      return Fail(command, absl::InvalidArgumentError(
+                               "--json: the per-shard definition records are not served by the "
+                               "API; use --data-dir"));
+    }
+    v1::DefinitionListResponse response;
+    if (auto s = api->Get("/v1/definitions", {}, &response); !s.ok()) return Fail(command, s);
+    PrintDefinitionSummaries({response.definitions().begin(), response.definitions().end()});
+    return 0;
+  }
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail(command, log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail(command, projection.status());
+  auto runner = (*projection)->runner();
+  if (args.GetBool("json")) {
+    for (ShardId shard : (*log)->Shards()) {
+      auto records = ListDefinitions(*runner, shard);
+      if (!records.ok()) return Fail(command, records.status());
+      for (const v1::DefinitionRecord& r : *records) {
+        std::cout << "{\"shard\":" << shard.value() << ",\"record\":" << Json(r) << "}\n";
+      }
+    }
+    return 0;
+  }
+  auto rows = DefinitionSummaries(*runner, (*log)->Shards());
+  if (!rows.ok()) return Fail(command, rows.status());
+  PrintDefinitionSummaries(*rows);
   return 0;
 }
 
@@ -281,110 +418,112 @@ int DefinitionsList(const Args& argv) {
 namespace leadlog::cli {
 namespace {
 
-}  // namespace
-
-int FlowsList(const Args& argv) {
-  CliArgs args("flows list");
-  args.String("data-dir", "DIR", "the log's directory").Required();
-  int code = 0;
-  if (!ParseOrUsage(args, argv, &code)) return code;
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail("flows list", log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail("flows list", projection.status());
-  std::map<std::string, FlowRow> flows;
-  if (auto s = CollectFlows(*(*projection)->runner(), (*log)->Shards(), &flows); !s.ok()) {
-    return Fail("flows list", s);
-  }
-  if (flows.empty()) std::cout << "no flows published\n";
-  for (const auto& [id, row] : flows) {
-    std::cout << id << " v" << row.flow.version() << ": " << row.flow.steps_size() << " steps, "
-              << row.flow.triggers_size() << " triggers, " << row.flow.streams_size()
-              << " streams; in force on " << row.shards << " shard(s)";
-    if (!row.flow.description().empty()) std::cout << " — " << row.flow.description();
+void PrintFlowList(const v1::FlowListResponse& list) {
+  if (list.flows().empty()) std::cout << "no flows published\n";
+  for (const v1::FlowSummary& f : list.flows()) {
+    std::cout << f.flow_id() << " v" << f.version() << ": " << f.steps() << " steps, "
+              << f.triggers() << " triggers, " << f.streams() << " streams; in force on "
+              << f.shards() << " shard(s)";
+    if (!f.description().empty()) std::cout << " — " << f.description();
     std::cout << "\n";
   }
-  return 0;
 }
 
-int FlowsStats(const Args& argv) {
-  CliArgs args("flows stats");
-  args.String("data-dir", "DIR", "the log's directory").Required();
-  args.Bool("json", "one JSON object");
-  args.Positional("FLOW_ID", 1, 1);
-  int code = 0;
-  if (!ParseOrUsage(args, argv, &code)) return code;
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail("flows stats", log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail("flows stats", projection.status());
-  auto runner = (*projection)->runner();
-  const std::string id = args.positional()[0];
-  auto counters = FlowCounters(*runner, (*log)->Shards(), id);
-  if (!counters.ok()) return Fail("flows stats", counters.status());
-  std::map<std::string, int64_t> stats = *std::move(counters);
-  std::map<std::string, FlowRow> flows;
-  if (auto s = CollectFlows(*runner, (*log)->Shards(), &flows); !s.ok()) return Fail("flows stats", s);
-  if (flows.find(id) == flows.end()) {
-    return Fail("flows stats", absl::NotFoundError(absl::StrCat("no flow \"", id, "\" in force")));
-  }
-  const int64_t active = ActiveEnrollments(stats);
-  if (args.GetBool("json")) {
-    std::cout << "{\"flow\":\"" << id << "\",\"active\":" << active;
+void PrintFlowStats(const v1::FlowStatsResponse& r, bool json) {
+  // Sorted for printing (protobuf maps have no order).
+  std::map<std::string, int64_t> stats(r.counters().begin(), r.counters().end());
+  if (json) {
+    std::cout << "{\"flow\":\"" << r.flow_id() << "\",\"active\":" << r.active();
     for (const auto& [k, v] : stats) std::cout << ",\"" << k << "\":" << v;
     std::cout << "}\n";
-    return 0;
+    return;
   }
-  std::cout << "flow " << id << " v" << flows[id].flow.version() << "\n";
-  std::cout << "  enrolled " << stats["enrolled"] << ", active " << active << ", converted (goal) "
-            << stats["converted"] << ", completed " << stats["completed"] << ", sent "
-            << stats["sent"] << ", deferred " << stats["deferred"] << "\n";
+  std::cout << "flow " << r.flow_id() << " v" << r.flow_version() << "\n";
+  std::cout << "  enrolled " << stats["enrolled"] << ", active " << r.active()
+            << ", converted (goal) " << stats["converted"] << ", completed " << stats["completed"]
+            << ", sent " << stats["sent"] << ", deferred " << stats["deferred"] << "\n";
   std::cout << "  exits by reason:\n";
   for (const auto& [k, v] : stats) {
     if (absl::StartsWith(k, "exited:")) std::cout << "    " << k.substr(7) << ": " << v << "\n";
   }
   std::cout << "  per step (entries):\n";
-  for (const v1::FlowStep& step : flows[id].flow.steps()) {
-    std::cout << "    " << step.id() << ": " << stats[absl::StrCat("step:", step.id())] << "\n";
+  for (const std::string& step : r.step_ids()) {
+    std::cout << "    " << step << ": " << stats[absl::StrCat("step:", step)] << "\n";
   }
   for (const auto& [k, v] : stats) {
     if (absl::StartsWith(k, "not_enrolled:")) std::cout << "  " << k << ": " << v << "\n";
   }
+}
+
+}  // namespace
+
+int FlowsList(const Args& argv) {
+  const std::string command = "flows list";
+  CliArgs args(command);
+  args.String("data-dir", "DIR", "the log's directory");
+  DeclareApiFlags(args);
+  int code = 0;
+  std::optional<ApiClient> api;
+  if (!ParseReadCommand(args, argv, command, &code, &api)) return code;
+  v1::FlowListResponse list;
+  if (api) {
+    if (auto s = api->Get("/v1/flows", {}, &list); !s.ok()) return Fail(command, s);
+  } else {
+    auto log = OpenLog(args.Get("data-dir"), true, false);
+    if (!log.ok()) return Fail(command, log.status());
+    auto projection = OpenReadOnly(log->get());
+    if (!projection.ok()) return Fail(command, projection.status());
+    auto built = BuildFlowList(*(*projection)->runner(), (*log)->Shards());
+    if (!built.ok()) return Fail(command, built.status());
+    list = *std::move(built);
+  }
+  PrintFlowList(list);
   return 0;
 }
 
-int LeadsJourney(const Args& argv) {
-  CliArgs args("leads journey");
-  args.String("data-dir", "DIR", "the log's directory").Required();
-  args.Bool("json", "one JSON object per enrollment");
-  args.Positional("ID", 1, 1);
+int FlowsStats(const Args& argv) {
+  const std::string command = "flows stats";
+  CliArgs args(command);
+  args.String("data-dir", "DIR", "the log's directory");
+  DeclareApiFlags(args);
+  args.Bool("json", "one JSON object");
+  args.Positional("FLOW_ID", 1, 1);
   int code = 0;
-  if (!ParseOrUsage(args, argv, &code)) return code;
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail("leads journey", log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail("leads journey", projection.status());
-  auto runner = (*projection)->runner();
+  std::optional<ApiClient> api;
+  if (!ParseReadCommand(args, argv, command, &code, &api)) return code;
   const std::string id = args.positional()[0];
-  auto found = FindLead(*runner, (*log)->Shards(), id);
-  if (!found.ok()) return Fail("leads journey", found.status());
-  if (!found->has_value()) return Fail("leads journey", absl::NotFoundError(absl::StrCat("no lead \"", id, "\"")));
-  const v1::LeadState& lead = (*found)->state;
-  std::map<std::string, FlowRow> flows;
-  if (auto s = CollectFlows(*runner, {(*found)->shard}, &flows); !s.ok()) return Fail("leads journey", s);
-  int shown = 0;
-  for (const auto& [flow_id, row] : flows) {
-    auto bytes = runner->Get((*found)->shard, FlowEnrollmentKey(flow_id, lead.lead_key()));
-    if (!bytes.ok()) return Fail("leads journey", bytes.status());
-    if (!bytes->has_value()) continue;
-    v1::FlowEnrollment e;
-    if (!e.ParseFromString(**bytes)) return Fail("leads journey", absl::DataLossError("enrollment"));
-    ++shown;
-    if (args.GetBool("json")) {
+  v1::FlowStatsResponse stats;
+  if (api) {
+    auto s = api->Get(absl::StrCat("/v1/flows/", UrlPathEscape(id), "/stats"), {}, &stats);
+    if (!s.ok()) return Fail(command, s);
+  } else {
+    auto log = OpenLog(args.Get("data-dir"), true, false);
+    if (!log.ok()) return Fail(command, log.status());
+    auto projection = OpenReadOnly(log->get());
+    if (!projection.ok()) return Fail(command, projection.status());
+    auto built = BuildFlowStats(*(*projection)->runner(), (*log)->Shards(), id);
+    if (!built.ok()) return Fail(command, built.status());
+    stats = *std::move(built);
+  }
+  PrintFlowStats(stats, args.GetBool("json"));
+  return 0;
+}
+
+namespace {
+
+// A lead's enrollments, by flow id.
+void PrintJourney(const std::string& lead_key, std::vector<v1::FlowEnrollment> enrollments,
+                  bool json) {
+  std::stable_sort(enrollments.begin(), enrollments.end(),
+                   [](const v1::FlowEnrollment& a, const v1::FlowEnrollment& b) {
+                     return a.flow_id() < b.flow_id();
+                   });
+  for (const v1::FlowEnrollment& e : enrollments) {
+    if (json) {
       std::cout << Json(e) << "\n";
       continue;
     }
-    std::cout << "flow " << flow_id << " v" << e.flow_version() << " (enrollment #"
+    std::cout << "flow " << e.flow_id() << " v" << e.flow_version() << " (enrollment #"
               << e.enrollment_number() << "): " << v1::FlowEnrollment::Status_Name(e.status());
     if (e.status() == v1::FlowEnrollment::ACTIVE) {
       std::cout << " at step " << e.current_step() << " since " << Time(e.step_entered_ms());
@@ -401,7 +540,41 @@ int LeadsJourney(const Args& argv) {
                 << (j.step_id().empty() ? "" : j.step_id() + ": ") << j.what() << "\n";
     }
   }
-  if (shown == 0 && !args.GetBool("json")) std::cout << "lead " << lead.lead_key() << " is in no flow\n";
+  if (enrollments.empty() && !json) std::cout << "lead " << lead_key << " is in no flow\n";
+}
+
+}  // namespace
+
+int LeadsJourney(const Args& argv) {
+  const std::string command = "leads journey";
+  CliArgs args(command);
+  args.String("data-dir", "DIR", "the log's directory");
+  DeclareApiFlags(args);
+  args.Bool("json", "one JSON object per enrollment");
+  args.Positional("ID", 1, 1);
+  int code = 0;
+  std::optional<ApiClient> api;
+  if (!ParseReadCommand(args, argv, command, &code, &api)) return code;
+  const std::string id = args.positional()[0];
+  if (api) {
+    auto lead = ApiLead(*api, id);
+    if (!lead.ok()) return Fail(command, lead.status());
+    PrintJourney(lead->lead().lead_key(), {lead->enrollments().begin(), lead->enrollments().end()},
+                 args.GetBool("json"));
+    return 0;
+  }
+  auto log = OpenLog(args.Get("data-dir"), true, false);
+  if (!log.ok()) return Fail(command, log.status());
+  auto projection = OpenReadOnly(log->get());
+  if (!projection.ok()) return Fail(command, projection.status());
+  auto runner = (*projection)->runner();
+  auto found = FindLead(*runner, (*log)->Shards(), id);
+  if (!found.ok()) return Fail(command, found.status());
+  if (!found->has_value()) return Fail(command, absl::NotFoundError(absl::StrCat("no lead \"", id, "\"")));
+  const v1::LeadState& lead = (*found)->state;
+  auto enrollments = LeadEnrollments(*runner, (*found)->shard, lead.lead_key());
+  if (!enrollments.ok()) return Fail(command, enrollments.status());
+  PrintJourney(lead.lead_key(), *std::move(enrollments), args.GetBool("json"));
   return 0;
 }
 
@@ -480,50 +653,89 @@ std::string Duration(int64_t ms) {
   return absl::StrFormat("%.1fh", static_cast<double>(ms) / 3'600'000.0);
 }
 
+// A report message from the API, or built from the data dir (the same
+// message: GET handlers call the same builders).
+template <typename Report>
+absl::StatusOr<Report> ReadReport(
+    const std::optional<ApiClient>& api, const std::string& path, const CliArgs& args,
+    absl::StatusOr<Report> (*build)(const ProjectionRunner&, const std::vector<ShardId>&)) {
+  if (api) {
+    Report report;
+    RETURN_IF_ERROR(api->Get(path, {}, &report));
+    return report;
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(args.Get("data-dir"), true, false));
+  ASSIGN_OR_RETURN(std::unique_ptr<LeadProjection> projection, OpenReadOnly(log.get()));
+  return build(*projection->runner(), log->Shards());
+}
+
+// One `leads stalled` line.
+std::string StalledLine(uint32_t shard, const v1::LeadState& lead) {
+  const v1::RevenueLeadState& r = lead.revenue();
+  const int64_t last =
+      std::max({r.last_sales_contact_ms(), r.last_engagement_ms(), r.last_crm_update_ms()});
+  return absl::StrCat(lead.lead_key(), "  shard ", shard, "  stage ",
+                      lead.lifecycle().current_stage(), "  owner ",
+                      lead.owner_id().empty() ? "-" : lead.owner_id(), "  stall due ",
+                      Time(r.recycle().stall_due_ms()), " (rule ", r.recycle().stall_rule_id(),
+                      ")  last activity ", last == 0 ? std::string("-") : Time(last),
+                      "  recycles ", r.recycle().recycles());
+}
+
+// Leads with a stall deadline, earliest first (ties in scan order).
+struct StalledRow {
+  int64_t due_ms;
+  std::string lead_key;
+  std::string line;  // filled for the rows printed
+};
+
 }  // namespace
 
 int LeadsStalled(const Args& argv) {
   const std::string command = "leads stalled";
   CliArgs args(command);
-  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.String("data-dir", "DIR", "the log's directory");
+  DeclareApiFlags(args);
   args.String("stage", "S", "only leads in stage S");
   args.String("limit", "N", "print at most N leads", "20");
   int code = 0;
-  if (!ParseOrUsage(args, argv, &code)) return code;
+  std::optional<ApiClient> api;
+  if (!ParseReadCommand(args, argv, command, &code, &api)) return code;
   auto limit = args.GetInt("limit", 1, 1'000'000);
   if (!limit.ok()) return Fail(command, limit.status());
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail(command, log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail(command, projection.status());
-  struct Row {
-    int64_t due_ms;
-    std::string line;
-  };
-  std::vector<Row> rows;
-  absl::Status status = ForEachLead(
-      *(*projection)->runner(), (*log)->Shards(), [&](ShardId shard, const v1::LeadState& lead) {
-        const v1::RevenueLeadState& r = lead.revenue();
-        if (r.recycle().stall_due_ms() == 0) return;
-        const std::string& stage = lead.lifecycle().current_stage();
-        if (args.Has("stage") && stage != args.Get("stage")) return;
-        const int64_t last = std::max({r.last_sales_contact_ms(), r.last_engagement_ms(),
-                                       r.last_crm_update_ms()});
-        rows.push_back(
-            {r.recycle().stall_due_ms(),
-             absl::StrCat(lead.lead_key(), "  shard ", shard.value(), "  stage ", stage,
-                          "  owner ", lead.owner_id().empty() ? "-" : lead.owner_id(),
-                          "  stall due ", Time(r.recycle().stall_due_ms()), " (rule ",
-                          r.recycle().stall_rule_id(), ")  last activity ",
-                          last == 0 ? std::string("-") : Time(last), "  recycles ",
-                          r.recycle().recycles())});
-      });
-  if (!status.ok()) return Fail(command, status);
+  std::vector<StalledRow> rows;
+  if (api) {
+    ApiClient::Query filters = {{"stalled", "true"}};
+    if (args.Has("stage")) filters.emplace_back("stage", args.Get("stage"));
+    absl::Status s = ForEachApiLead(*api, filters, [&](const v1::LeadSummary& row) {
+      rows.push_back({row.stall_due_ms(), row.lead_key(), ""});
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return Fail(command, s);
+  } else {
+    auto log = OpenLog(args.Get("data-dir"), true, false);
+    if (!log.ok()) return Fail(command, log.status());
+    auto projection = OpenReadOnly(log->get());
+    if (!projection.ok()) return Fail(command, projection.status());
+    absl::Status status = ForEachLead(
+        *(*projection)->runner(), (*log)->Shards(), [&](ShardId shard, const v1::LeadState& lead) {
+          if (lead.revenue().recycle().stall_due_ms() == 0) return;
+          if (args.Has("stage") && lead.lifecycle().current_stage() != args.Get("stage")) return;
+          rows.push_back({lead.revenue().recycle().stall_due_ms(), lead.lead_key(),
+                          StalledLine(shard.value(), lead)});
+        });
+    if (!status.ok()) return Fail(command, status);
+  }
   std::stable_sort(rows.begin(), rows.end(),
-                   [](const Row& a, const Row& b) { return a.due_ms < b.due_ms; });
+                   [](const StalledRow& a, const StalledRow& b) { return a.due_ms < b.due_ms; });
   int64_t printed = 0;
-  for (const Row& row : rows) {
+  for (StalledRow& row : rows) {
     if (printed++ >= *limit) break;
+    if (api) {  // the full state only for the leads printed
+      auto lead = ApiLead(*api, row.lead_key);
+      if (!lead.ok()) return Fail(command, lead.status());
+      row.line = StalledLine(lead->shard(), lead->lead());
+    }
     std::cout << row.line << "\n";
   }
   std::cout << rows.size() << " leads with a stall deadline\n";
@@ -533,20 +745,18 @@ int LeadsStalled(const Args& argv) {
 int Sla(const Args& argv) {
   const std::string verb = argv.empty() ? "" : argv[0];
   if (verb != "report") {
-    std::cerr << "leadlog sla: expected a subcommand: report --data-dir DIR [--json]\n";
+    std::cerr << "leadlog sla: expected a subcommand: report (--data-dir DIR | --api URL) [--json]\n";
     return kExitUsage;
   }
   const std::string command = "sla report";
   CliArgs args(command);
-  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.String("data-dir", "DIR", "the log's directory");
+  DeclareApiFlags(args);
   args.Bool("json", "print the report as one JSON object");
   int code = 0;
-  if (!ParseOrUsage(args, Args(argv.begin() + 1, argv.end()), &code)) return code;
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail(command, log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail(command, projection.status());
-  auto report = BuildSlaReport(*(*projection)->runner(), (*log)->Shards());
+  std::optional<ApiClient> api;
+  if (!ParseReadCommand(args, Args(argv.begin() + 1, argv.end()), command, &code, &api)) return code;
+  absl::StatusOr<v1::SlaReport> report = ReadReport<v1::SlaReport>(api, "/v1/reports/sla", args, BuildSlaReport);
   if (!report.ok()) return Fail(command, report.status());
   using Cells = v1::SlaCells;
   // Sorted for printing (protobuf maps have no order).
@@ -600,20 +810,18 @@ int Sla(const Args& argv) {
 int Recycle(const Args& argv) {
   const std::string verb = argv.empty() ? "" : argv[0];
   if (verb != "report") {
-    std::cerr << "leadlog recycle: expected a subcommand: report --data-dir DIR [--json]\n";
+    std::cerr << "leadlog recycle: expected a subcommand: report (--data-dir DIR | --api URL) [--json]\n";
     return kExitUsage;
   }
   const std::string command = "recycle report";
   CliArgs args(command);
-  args.String("data-dir", "DIR", "the log's directory").Required();
+  args.String("data-dir", "DIR", "the log's directory");
+  DeclareApiFlags(args);
   args.Bool("json", "print the report as one JSON object");
   int code = 0;
-  if (!ParseOrUsage(args, Args(argv.begin() + 1, argv.end()), &code)) return code;
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail(command, log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail(command, projection.status());
-  auto report = BuildRecycleReport(*(*projection)->runner(), (*log)->Shards());
+  std::optional<ApiClient> api;
+  if (!ParseReadCommand(args, Args(argv.begin() + 1, argv.end()), command, &code, &api)) return code;
+  absl::StatusOr<v1::RecycleReport> report = ReadReport<v1::RecycleReport>(api, "/v1/reports/recycle", args, BuildRecycleReport);
   if (!report.ok()) return Fail(command, report.status());
   // Sorted for printing (protobuf maps have no order).
   using Counts = std::map<std::string, int64_t>;

@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "consumers/definition_publisher.h"
 #include "consumers/kafka_lag.h"
+#include "deploy/leadlog/commands.h"
 #include "engine/clock.h"
 #include "engine/status_macros.h"
 #include "projections/api/http_server.h"
@@ -17,21 +18,6 @@ namespace leadlog::cli {
 namespace {
 
 constexpr char kDefaultHttpAddress[] = "127.0.0.1:8080";
-
-// A token file's content without surrounding whitespace; errors name the flag.
-absl::StatusOr<std::string> ReadToken(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot open ", path));
-  std::string text(kApiTokenBytesMax + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kApiTokenBytesMax) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": longer than ", kApiTokenBytesMax, " bytes"));
-  }
-  std::string token(absl::StripAsciiWhitespace(text));
-  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
-  return token;
-}
 
 // Counters, consumer lag and outbox backlog for /readyz and /metrics.
 class ServeIngestStatus final : public IngestStatusSource {
@@ -162,10 +148,10 @@ absl::StatusOr<std::unique_ptr<ServeHttp>> ServeHttp::Start(const CliArgs& args,
   auto impl = std::make_unique<Impl>(deps);
   ReadApiOptions options;
   if (args.Has("http-admin-token-file")) {
-    ASSIGN_OR_RETURN(options.admin_token, ReadToken("http-admin-token-file", args.Get("http-admin-token-file")));
+    ASSIGN_OR_RETURN(options.admin_token, ReadTokenFile("http-admin-token-file", args.Get("http-admin-token-file")));
   }
   if (args.Has("http-read-token-file")) {
-    ASSIGN_OR_RETURN(options.read_token, ReadToken("http-read-token-file", args.Get("http-read-token-file")));
+    ASSIGN_OR_RETURN(options.read_token, ReadTokenFile("http-read-token-file", args.Get("http-read-token-file")));
   }
   ASSIGN_OR_RETURN(int64_t threads, args.GetInt("http-threads", 1, kApiThreadsMax));
   KafkaLagOptions lag_options;

@@ -50,6 +50,11 @@ inline constexpr int kApiThreadsMax = 256;
 // Latency histogram buckets, seconds (Prometheus `le`).
 inline constexpr double kApiLatencyBucketsS[] = {0.0005, 0.001, 0.002, 0.005, 0.01,
                                                  0.025,  0.05,  0.1,   0.5,   1,    5};
+// The CLI's API client (`--api URL`): how long it waits to connect, and for
+// a response (above kApiMinPositionWaitMsMax and a report over a large
+// projection).
+inline constexpr int kApiClientConnectTimeoutS = 5;
+inline constexpr int kApiClientReadTimeoutS = 60;
 // Admin/read token files: largest accepted.
 inline constexpr size_t kApiTokenBytesMax = 4096;
 
@@ -58,6 +63,7 @@ static_assert(kApiPageSizeMax <= kApiScanLeadsMax, "a page must fit in one scan 
 static_assert(kApiTimelinePageDefault <= kApiTimelinePageMax);
 static_assert(kApiThreadsDefault <= kApiThreadsMax);
 static_assert(kApiWaitersMax < kApiThreadsMax);
+static_assert(kApiClientReadTimeoutS * 1000 > kApiMinPositionWaitMsMax);
 static_assert(kApiRequestBodyBytesMax > kDefinitionBytesMax,
               "a definition at its size limit must reach the validator");
 
