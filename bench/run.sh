@@ -28,7 +28,9 @@
 #   rebuild of the lead projection from sequence 0 (run 3's data dir)
 #   restart to processing: serve on run 3's data dir, one new event; time
 #      from start until it is appended (and projected: the projection runs
-#      in the same writer thread before the next batch)
+#      in the same writer thread before the next batch); twice: as a
+#      consumer-group member (the join waits 3 s on the mock broker), then
+#      with --assign-partitions (the sole consumer: no group join)
 #   tick cost (build/bench/tick_bench, if built) and query latency during
 #      ingest (bench/http_load.sh, if present)
 # Every ingest run fails loudly unless the log holds exactly what was
@@ -72,7 +74,8 @@ drop() { ((keep)) || rm -rf "$1"; }  # a data dir no later step needs
 lines=()  # machine-readable result lines
 emit() { lines+=("$*"); echo "$*"; }
 die() { echo "bench/run.sh: FAILED: $*" >&2; exit 1; }
-now_ms() { date +%s%3N; }
+# shellcheck source=serve_lib.sh
+source "$root/bench/serve_lib.sh"  # now_ms, start_broker, stop_serve, restart_row
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 field() { sed -nE "s/.*[ ^]$1=([^ ]+).*/\1/p" <<<" $2"; }
 
@@ -89,21 +92,6 @@ progress_total() {
     sed -nE 's/.*appended ([0-9]+), duplicates ([0-9]+), dead letters ([0-9]+).*/\1 \2 \3/p' |
     awk '{ print $1 + $2 + $3 }'
 }
-# Stops serve (SIGTERM); if it has not exited after 60 s, SIGKILL (its log
-# is durable per batch) and say so: sets `stop_note`.
-stop_serve() {
-  stop_note=""
-  kill -TERM "$1"
-  for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$1" 2>/dev/null; then
-    echo "bench/run.sh: serve $1 did not stop within 60 s of SIGTERM: SIGKILL" >&2
-    kill -KILL "$1"
-    stop_note=" shutdown_hang=1"
-    wait "$1" || true
-    return 0
-  fi
-  wait "$1"
-}
 wait_total() {  # wait_total FILE-OR-DIR EXPECTED KIND STALL_S
   local got=0 last=-1 still=0
   while :; do
@@ -115,15 +103,6 @@ wait_total() {  # wait_total FILE-OR-DIR EXPECTED KIND STALL_S
     [ "$still" -ge $(($4 * 5)) ] && { echo "$got"; return 1; }
     sleep 0.2
   done
-}
-
-start_broker() {  # start_broker DIR -> sets brokers, broker_pid
-  "$leadlog" broker --partitions 64 --bootstrap-file "$1/bootstrap" >/dev/null &
-  broker_pid=$!
-  pids+=("$broker_pid")
-  for _ in $(seq 1 100); do [ -s "$1/bootstrap" ] && break; sleep 0.1; done
-  [ -s "$1/bootstrap" ] || die "broker did not start"
-  brokers="$(cat "$1/bootstrap")"
 }
 
 definition_files=()
@@ -214,30 +193,14 @@ echo "== 3/4 ingest durable, projections live" >&2
 ingest_run durable_proj 1
 r_durable_proj=$result
 emit "$r_durable_proj"
-echo "== restart to processing on the durable_proj data dir" >&2
 # The same broker: the log's stored offsets are positions in its partitions.
-dir="$work/restart"
-mkdir -p "$dir"
-t0=$(now_ms)
-"$leadlog" serve --data-dir "$work/durable_proj/log" --brokers "$brokers" --progress-ms 20 --tick-ms 0 \
-  -X session.timeout.ms=6000 2>"$dir/serve.err" &
-serve=$!
-pids+=("$serve")
-echo '{"type":"track","messageId":"bench-restart","userId":"bench","event":"Bench Restarted"}' |
-  kcat -P -b "$brokers" -t leadlog.events
-ready_ms=""
-for _ in $(seq 1 3000); do
-  [ -z "$ready_ms" ] && grep -aq 'leadlog serve: ready in' "$dir/serve.err" && ready_ms=$(($(now_ms) - t0))
-  grep -aq 'appended [1-9]' "$dir/serve.err" && break
-  sleep 0.01
-done
-t1=$(now_ms)
-grep -aq 'appended [1-9]' "$dir/serve.err" || die "restart: the new event was not appended"
-hwm_kb=$(sed -nE 's/^VmHWM:\s+([0-9]+) kB/\1/p' "/proc/$serve/status")
-stop_serve "$serve" || die "restart: serve failed"
-serve_ready_ms=$(sed -nE 's/.*ready in ([0-9]+) ms.*/\1/p' "$dir/serve.err")
-emit "restart log_records=$((events + 1 + definitions * 64)) to_processing_ms=$((t1 - t0)) serve_ready_ms=$serve_ready_ms" \
-  "seen_ready_ms=${ready_ms:-0} peak_rss_mb=$((hwm_kb / 1024))$stop_note"
+echo "== restart to processing on the durable_proj data dir: as a group member" >&2
+restart_row group $((events + 1 + definitions * 64)) "$work/durable_proj/log" "$work"
+restart_group_ms=$restart_ms
+emit "$restart_line"
+echo "== restart to processing on the durable_proj data dir: --assign-partitions" >&2
+restart_row assigned $((events + 2 + definitions * 64)) "$work/durable_proj/log" "$work" --assign-partitions
+emit "$restart_line"
 kill "$broker_pid" 2>/dev/null || true
 
 echo "== 4/4 ingest fast (no fsync), projections live" >&2
@@ -272,7 +235,7 @@ else
 fi
 if [ -x "$root/bench/http_load.sh" ]; then
   echo "== query latency during ingest (bench/http_load.sh)" >&2
-  http_out=$(LEADLOG_BUILD_DIR="$build" "$root/bench/http_load.sh" 2>&1) || die "http_load.sh: $http_out"
+  http_out=$(LEADLOG_BUILD_TYPE=Release LEADLOG_BUILD_DIR="$build" "$root/bench/http_load.sh" 2>&1) || die "http_load.sh: $http_out"
   while IFS= read -r l; do emit "http $l"; done <<<"$http_out"
 else
   echo "== query latency: skipped (no bench/http_load.sh)" >&2
@@ -286,7 +249,6 @@ nosync=$(field per_s "$(grep rocksdb_append_nosync <<<"$r_rocks")")
 readseq=$(field per_s "$(grep rocksdb_read_seq <<<"$r_rocks")")
 d=$(field per_s "$r_durable"); f=$(field per_s "$r_fast")
 dp=$(field per_s "$r_durable_proj"); fp=$(field per_s "$r_fast_proj")
-restart_ms=$((t1 - t0))
 rss_max=0
 for r in "$r_durable" "$r_fast" "$r_durable_proj" "$r_fast_proj"; do
   v=$(field peak_rss_mb "$r"); ((v > rss_max)) && rss_max=$v
@@ -297,7 +259,7 @@ emit "ratio durable_vs_append_sync=$(ratio "$d" "$sync") fast_vs_append_nosync=$
   "durable_proj_vs_append_sync=$(ratio "$dp" "$sync") fast_proj_vs_append_nosync=$(ratio "$fp" "$nosync")" \
   "durable_vs_kafka=$(ratio "$d" "$k") rebuild_vs_read_seq=$(ratio "$rebuild_rate" "$readseq")"
 emit "summary events=$events leads=$leads flows=$flows wall_s=$((($(now_ms) - t_start) / 1000)) peak_rss_mb=$rss_max" \
-  "disk_bytes_per_event=$bpe restart_ms=$restart_ms rebuild_per_s=$rebuild_rate"
+  "disk_bytes_per_event=$bpe restart_ms=$restart_ms restart_group_ms=$restart_group_ms rebuild_per_s=$rebuild_rate"
 
 cat <<EOF
 
@@ -309,7 +271,7 @@ cat <<EOF
 | ingest fast, projections live | $fp ev/s | append no fsync $nosync ev/s | $(ratio "$fp" "$nosync") | ≥ 0.5: $(verdict "$(ratio "$fp" "$nosync")" 0.5 ">=") |
 | ingest durable, projections off vs Kafka | $d ev/s | librdkafka consume $k msg/s | $(ratio "$d" "$k") | |
 | rebuild from sequence 0 | $rebuild_rate rec/s | RocksDB sequential read $readseq rec/s | $(ratio "$rebuild_rate" "$readseq") | ≥ 1 M/s: $(verdict "$rebuild_rate" 1000000 ">=") |
-| restart to processing | $restart_ms ms (serve ready after $serve_ready_ms ms) | | | ≤ 2000 ms at 10 M: $(verdict "$restart_ms" 2000 "<=") |
+| restart to processing, --assign-partitions | $restart_ms ms (serve ready after $serve_ready_ms ms; as a group member: $restart_group_ms ms) | | | ≤ 2000 ms at 10 M: $(verdict "$restart_ms" 2000 "<=") |
 | peak RSS (serve, any run) | $rss_max MiB | | | ≤ 1536 MiB at 10 M: $(verdict "$rss_max" 1536 "<=") |
 | disk per event (durable_proj, with projection state) | $bpe B | | | |
 EOF
