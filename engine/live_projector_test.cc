@@ -6,12 +6,11 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/internal/test_util.h"
 #include "engine/projection.h"
+#include "engine/testing/gated_fold.h"
 #include "engine/testing/wait.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -22,40 +21,11 @@ namespace {
 using ::leadlog::internal::BatchOf;
 using ::leadlog::internal::LogFixture;
 using ::leadlog::internal::MakeEvent;
+using ::leadlog::testing::GatedFold;
 using ::leadlog::testing::IsOk;
 using ::leadlog::testing::StatusIs;
 using ::leadlog::testing::WaitFor;
 using ::testing::HasSubstr;
-
-// Counts records per user ("n/<user>") and in total ("total"); Apply waits
-// while the gate is closed, which is how a test makes the projection lag.
-class GatedFold final : public ProjectionFold {
- public:
-  std::string name() const override { return "gated"; }
-  uint32_t version() const override { return 1; }
-  absl::Status Apply(ShardId, const v1::LogRecord& record, ProjectionTxn& txn) override {
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(&open_));
-    }
-    for (const std::string& key : {std::string("total"), "n/" + record.event().user_id()}) {
-      absl::StatusOr<std::optional<std::string>> old = txn.Get(key);
-      if (!old.ok()) return old.status();
-      uint64_t n = 0;
-      if (old->has_value() && !absl::SimpleAtoi(**old, &n)) return absl::DataLossError(key);
-      txn.Put(key, absl::StrCat(n + 1));
-    }
-    return absl::OkStatus();
-  }
-  void SetOpen(bool open) {
-    absl::MutexLock lock(&mu_);
-    open_ = open;
-  }
-
- private:
-  absl::Mutex mu_;
-  bool open_ ABSL_GUARDED_BY(mu_) = true;
-};
 
 const ShardId kShardA(0);
 const ShardId kShardB(1);
