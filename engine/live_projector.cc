@@ -116,6 +116,7 @@ void LiveProjector::Round(const std::vector<ShardId>& shards) {
     if (report && callbacks_.error) callbacks_.error(status);
     if (status.ok() && callbacks_.progress) callbacks_.progress();
   }
+  if (!shards.empty() && callbacks_.round_done) callbacks_.round_done();
 }
 
 LiveProjectorCounters LiveProjector::counters() const {

@@ -5,9 +5,9 @@
 // The ingest writer appends a batch and calls Appended(shards); the
 // projector thread catches up the signalled shards one at a time, in
 // ascending shard order (each shard strictly in sequence order, as
-// ProjectionRunner::CatchUp does), and calls `progress` after each shard so
-// that whatever waits on projection progress (HTTP min_position waiters,
-// the outbox and change emitters) wakes up. While a signalled shard's lag
+// ProjectionRunner::CatchUp does), calls `progress` after each shard (HTTP
+// min_position waiters) and `round_done` after each pass (the outbox and
+// change emitters, which scan every shard when woken). While a signalled shard's lag
 // (log position − projection checkpoint) exceeds lag_records_max, Appended
 // blocks: the writer stops appending, its queue fills and the consumer
 // pauses its partitions, instead of the projection falling behind without
@@ -34,6 +34,7 @@
 //   LiveProjectorCallbacks callbacks;
 //   callbacks.catch_up = [&](ShardId s) { return projection->CatchUp({s}); };
 //   callbacks.checkpoint = [&](ShardId s) { return projection->runner()->Checkpoint(s); };
+//   callbacks.round_done = [&] { emitter->Notify(); };
 //   ASSIGN_OR_RETURN(auto projector, LiveProjector::Start(log, {}, std::move(callbacks)));
 //   options.after_append = [&](auto& shards) { return projector->Appended(shards); };
 //   ...; ingest->Run(); projector->Stop();
@@ -75,8 +76,13 @@ struct LiveProjectorCallbacks {
   std::function<absl::Status(ShardId)> catch_up;
   // The shard's projection checkpoint: the next sequence to fold (required).
   std::function<Sequence(ShardId)> checkpoint;
-  // After each shard's catch-up (optional): wake projection-progress waiters.
+  // After each shard's catch-up (optional): wake cheap projection-progress
+  // waiters (e.g. HTTP min_position requests).
   std::function<void()> progress;
+  // After each pass over the signalled shards (optional): wake consumers
+  // that scan every shard per wake-up (the outbox and change emitters), once
+  // per pass rather than once per shard.
+  std::function<void()> round_done;
   // The first error of a failure streak (optional): log it.
   std::function<void(const absl::Status&)> error;
 };

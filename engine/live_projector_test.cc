@@ -84,8 +84,10 @@ TEST(LiveProjector, IngestAppendsWhileTheProjectionLagsAndWaitsJustPastTheLimit)
   LiveProjectorOptions options;
   options.lag_records_max = 60;  // batches of 10 per shard: 60 is allowed, 70 waits
   std::atomic<int> progress{0};
+  std::atomic<int> rounds{0};
   LiveProjectorCallbacks callbacks = CallbacksFor(runner.get());
   callbacks.progress = [&] { ++progress; };
+  callbacks.round_done = [&] { ++rounds; };
   auto projector = LiveProjector::Start(log.get(), options, std::move(callbacks));
   ASSERT_THAT(projector, IsOk());
 
@@ -114,7 +116,11 @@ TEST(LiveProjector, IngestAppendsWhileTheProjectionLagsAndWaitsJustPastTheLimit)
   const LiveProjectorCounters c = (*projector)->counters();
   EXPECT_LE(c.lag_records_max_seen, options.lag_records_max + 10);
   EXPECT_EQ(c.errors, 0u);
-  EXPECT_GT(progress.load(), 0);
+  // One progress call per successful shard catch-up, one round_done per pass
+  // over (here) both shards.
+  EXPECT_EQ(static_cast<uint64_t>(progress.load()), c.catch_ups);
+  EXPECT_GT(rounds.load(), 0);
+  EXPECT_LE(static_cast<uint64_t>(rounds.load()) * 2, c.catch_ups);
   // Stop caught up everything that was signalled.
   EXPECT_EQ(runner->Checkpoint(kShardA), Sequence(kBatches * 10));
   EXPECT_EQ(runner->Checkpoint(kShardB), Sequence(kBatches * 10));

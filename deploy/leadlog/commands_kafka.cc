@@ -178,18 +178,21 @@ void PrintRebuild(const absl::StatusOr<RebuildReport>& report) {
 
 // The live lead projection's own thread (engine/live_projector.h): the
 // ingest writer signals the shards it appended to and waits only when one
-// lags more than --projection-lag-max records; the projector catches them up
-// and calls `wake` (HTTP min_position waiters, the emitters) after each.
+// lags more than --projection-lag-max records; the projector catches them up,
+// calls `shard_done` after each (HTTP min_position waiters) and `round_done`
+// after each pass over them (the emitters, which scan every shard per round).
 absl::StatusOr<std::unique_ptr<LiveProjector>> StartProjector(const CliArgs& args, EventLog* log,
                                                               LeadProjection* projection,
-                                                              std::function<void()> wake) {
+                                                              std::function<void()> shard_done,
+                                                              std::function<void()> round_done) {
   LiveProjectorOptions options;
   ASSIGN_OR_RETURN(int64_t lag_max, args.GetInt("projection-lag-max", 1, kProjectionLagRecordsMax));
   options.lag_records_max = static_cast<uint64_t>(lag_max);
   LiveProjectorCallbacks callbacks;
   callbacks.catch_up = [projection](ShardId shard) { return projection->CatchUp({shard}); };
   callbacks.checkpoint = [projection](ShardId shard) { return projection->runner()->Checkpoint(shard); };
-  callbacks.progress = std::move(wake);
+  callbacks.progress = std::move(shard_done);
+  callbacks.round_done = std::move(round_done);
   callbacks.error = [](const absl::Status& status) {
     std::cerr << "leadlog serve: live projection (retried on the next batch): " << status << "\n";
   };
@@ -298,12 +301,16 @@ int Serve(const Args& argv) {
   std::unique_ptr<LiveProjector> projector;  // likewise
   if (projections) {
     // No round runs before the first Appended (once ingest runs), so the
-    // objects `wake` notifies are all set by then.
-    auto started = StartProjector(args, log->get(), projection->get(), [&] {
-      if (http != nullptr) http->Notify();  // wakes min_position waiters
-      if (emitter != nullptr) emitter->Notify();
-      if (changes != nullptr) changes->Notify();
-    });
+    // objects the callbacks notify are all set by then.
+    auto started = StartProjector(
+        args, log->get(), projection->get(),
+        [&] {
+          if (http != nullptr) http->Notify();  // wakes min_position waiters
+        },
+        [&] {
+          if (emitter != nullptr) emitter->Notify();
+          if (changes != nullptr) changes->Notify();
+        });
     if (!started.ok()) return Fail("serve", started.status());
     projector = *std::move(started);
     options->after_append = [&projector](const std::vector<ShardId>& shards) {
