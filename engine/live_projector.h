@@ -1,6 +1,9 @@
 // LiveProjector: runs live projection catch-up on its own thread, fed by the
 // ingest writer, with the projection's lag bounded (DESIGN.md §9 pipeline,
-// invariant 10).
+// invariant 10). DESIGN.md §1 draws the projections in the ingest thread
+// ("same thread, same order"); the order per shard is kept (sequence order,
+// one folding thread), the thread is not, so that appending the next batch
+// does not wait for the fold of the last one.
 //
 // The ingest writer appends a batch and calls Appended(shards); the
 // projector thread catches up the signalled shards one at a time, in
@@ -111,8 +114,9 @@ class LiveProjector {
   // after_append signature); catch-up errors are counted in counters().
   absl::Status Appended(const std::vector<ShardId>& shards);
 
-  // Catches up every signalled shard once more, then ends the thread and
-  // releases a blocked Appended. Idempotent.
+  // Catches up every signalled shard once more (after the catch-up in
+  // progress, which it waits for), then ends the thread and releases a
+  // blocked Appended. Idempotent.
   void Stop();
 
   LiveProjectorCounters counters() const;
