@@ -32,8 +32,8 @@ stop_serve() {
 
 # restart_row MODE RECORDS DATA_DIR WORK_DIR SERVE_FLAGS...: serve restarted
 # on DATA_DIR against $brokers, one new event published; the time from start
-# until it is appended (and projected: the projection runs in the writer
-# thread before the next batch). Sets restart_ms, serve_ready_ms and
+# until it is appended (the projection folds it on its own thread right
+# after). Sets restart_ms, serve_ready_ms and
 # restart_line (RECORDS: the log's records with the new event, reported).
 restart_row() {
   local mode=$1 records=$2 data_dir=$3 dir="$4/restart-$1"

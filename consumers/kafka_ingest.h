@@ -100,10 +100,11 @@ struct KafkaIngestOptions {
   // it did live (DESIGN.md invariant 6). 0 disables ticks.
   int64_t clock_tick_interval_ms = 60'000;
   // Called on the writer thread after each successful append with the
-  // shards it wrote to (ascending, each once): live projections catch up
-  // here (DESIGN.md §4: projections run in the ingest thread on the batch
-  // just appended). An error is logged and counted; ingest goes on and the
-  // projection catches up on the next call or after a restart.
+  // shards it wrote to (ascending, each once), before the next batch is
+  // appended: serve signals its live projection thread here, which may block
+  // (backpressure: engine/live_projector.h bounds the projection's lag; the
+  // queue then fills and the partitions pause). An error is logged and
+  // counted; ingest goes on.
   std::function<absl::Status(const std::vector<ShardId>&)> after_append;
   // Called on the Run thread about every progress_interval_ms (0 = never).
   std::function<void(const IngestCounters&)> progress;

@@ -55,7 +55,17 @@ inline constexpr size_t kProjectionValueBytesMax = 1024 * 1024;
 inline constexpr uint64_t kProjectionRecordsPerCommitDefault = 1000;
 inline constexpr uint64_t kProjectionRecordsPerCommitMax = 100'000;
 
+// Records a shard's log may run ahead of its live projection before the
+// ingest writer waits for the projector thread (engine/live_projector.h,
+// `serve --projection-lag-max`): bounds read staleness and the catch-up a
+// stop or restart has to do (shards x this). Default and ceiling.
+inline constexpr uint64_t kProjectionLagRecordsDefault = 4096;
+inline constexpr uint64_t kProjectionLagRecordsMax = 1'000'000;
+
 static_assert(kBatchEventsDefault <= kBatchEventsMax);
+static_assert(kProjectionLagRecordsDefault <= kProjectionLagRecordsMax);
+static_assert(kProjectionLagRecordsDefault >= kProjectionRecordsPerCommitDefault,
+              "a lagging shard must be able to fill a whole chunk");
 static_assert(kProjectionRecordsPerCommitDefault <= kProjectionRecordsPerCommitMax);
 static_assert(kProjectionRecordsPerCommitMax <= kReadRangeRecordsMax,
               "one chunk must be readable with one ReadRange call");

@@ -43,6 +43,14 @@ expect demo_unreachable_brokers 1 'leadlog demo: brokers 127.0.0.1:1 unreachable
   "$leadlog" demo --brokers 127.0.0.1:1 --events 1
 expect ingest_missing_file 1 'leadlog ingest: cannot open' 1 -- \
   "$leadlog" ingest --data-dir "$work/db2" "$work/no-such-file"
+expect projection_lag_zero 1 'leadlog serve: --projection-lag-max: 0 is outside \[1, 1000000\]' 1 -- \
+  "$leadlog" serve --data-dir "$work/db4" --brokers 127.0.0.1:1 --projection-lag-max 0
+expect projection_lag_over_max 1 'leadlog serve: --projection-lag-max: 1000001 is outside' 1 -- \
+  "$leadlog" serve --data-dir "$work/db5" --brokers 127.0.0.1:1 --projection-lag-max 1000001
+# At the limit the flag is accepted: serve gets as far as the brokers.
+expect projection_lag_at_max 1 'leadlog serve: brokers 127.0.0.1:1 unreachable' 1 -- \
+  "$leadlog" serve --data-dir "$work/db6" --brokers 127.0.0.1:1 --broker-timeout-ms 1000 \
+  --projection-lag-max 1000000
 expect bad_kafka_property 1 'leadlog serve: .*no.such.property' 1 -- \
   "$leadlog" serve --data-dir "$work/db3" --brokers 127.0.0.1:1 -X no.such.property=1
 

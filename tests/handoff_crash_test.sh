@@ -8,7 +8,9 @@
 #   - leadlog.actions holds every hand-off exactly once: no action id twice,
 #     and as many actions as the projection's leads count hand-offs;
 #   - `leadlog rebuild` from sequence 0 gives state identical to the live
-#     state built across the kills (exit 0, "identical").
+#     state built across the kills (exit 0, "identical");
+#   - the live projection (its own thread, --projection-lag-max 50: ingest
+#     waits for it often) never lagged more than the limit plus one batch.
 # Usage: handoff_crash_test.sh PATH/TO/leadlog SOURCE_DIR [SEED]
 set -euo pipefail
 
@@ -18,6 +20,8 @@ SEED=${3:-${LEADLOG_CRASH_SEED:-$RANDOM}}
 command -v kcat >/dev/null || { echo "handoff_crash: kcat not found" >&2; exit 2; }
 echo "handoff_crash: seed $SEED (LEADLOG_CRASH_SEED=$SEED replays the kill schedule)"
 NAME=handoff_crash
+LAG_MAX=50
+SERVE_FLAGS=(--projection-lag-max $LAG_MAX)
 # shellcheck source=serve_crash_lib.sh
 source "$(dirname "$0")/serve_crash_lib.sh"
 
@@ -62,6 +66,12 @@ dupes=$(uniq -d "$TMP/action-ids" | wc -l)
 cmp -s "$TMP/outbox-ids" "$TMP/action-ids" ||
   fail "published ids differ from the outbox: $(diff "$TMP/outbox-ids" "$TMP/action-ids" | head -5 | tr '\n' ' ')"
 echo "handoff_crash: $outbox actions ($handoffs hand-offs, the rest flow sends), each published once"
+
+# The final serve's report: lag <= the limit + one batch (200 events).
+lag=$(sed -nE 's/.*live projection: .*largest lag seen ([0-9]+) records.*/\1/p' "$TMP/serve-final.err")
+[[ -n $lag ]] || fail "no live projection report: $(tail -2 "$TMP/serve-final.err" | tr '\n' ' ')"
+((lag <= LAG_MAX + SERVE_BATCH_EVENTS)) || fail "projection lagged $lag records (limit $LAG_MAX + a batch)"
+echo "handoff_crash: $(grep -o 'live projection: .*' "$TMP/serve-final.err")"
 
 out=$("$BIN" rebuild --data-dir "$DATA") || fail "rebuild: $out"
 [[ $out == *"identical to the live version"* ]] || fail "rebuild state differs: $out"

@@ -4,7 +4,9 @@
 # demo traffic is ingested, then every endpoint answers; errors are JSON 4xx
 # naming the field; min_position waits or answers 503 with Retry-After; the
 # CLI keeps working beside serve; reads keep answering through a SIGUSR1
-# rebuild; SIGTERM exits 0.
+# rebuild; SIGTERM exits 0. The live projection runs with a tiny lag limit
+# (--projection-lag-max 8, batches of 100): ingest waits for it, /metrics
+# counts the waits, and the lag never exceeds the limit plus one batch.
 # Usage: http_api_test.sh PATH/TO/leadlog EXAMPLES_DIR
 set -uo pipefail
 
@@ -58,7 +60,8 @@ call() {
 printf 's3cret\n' >"$TMP/admin-token"
 "$BIN" serve --data-dir "$TMP/log" --partitions 4 --bootstrap-file "$TMP/bootstrap" \
   --http 127.0.0.1:0 --http-port-file "$TMP/port" --http-admin-token-file "$TMP/admin-token" \
-  --tick-ms 0 --progress-ms 0 --batch-ms 2 >/dev/null 2>"$TMP/serve.err" &
+  --tick-ms 0 --progress-ms 0 --batch-ms 2 --batch-events 100 --projection-lag-max 8 \
+  >/dev/null 2>"$TMP/serve.err" &
 SERVE=$!
 wait_until 60 "serve's bootstrap and HTTP port" test -s "$TMP/port" -a -s "$TMP/bootstrap"
 URL="http://127.0.0.1:$(cat "$TMP/port")"
@@ -118,6 +121,9 @@ call flows 200 '"flow_id":"welcome_series"' -- "$URL/v1/flows"
 call flow_stats 200 '"enrolled"' -- "$URL/v1/flows/welcome_series/stats"
 call metrics 200 'leadlog_consumer_lag_messages\{partition="3"\} 0' -- "$URL/metrics"
 grep -q '^leadlog_ingest_appended_total [0-9]' "$TMP/body" && ok || bad "metrics: no ingest counter"
+grep -Eq '^leadlog_ingest_projection_lag_waits_total [1-9]' "$TMP/body" && ok ||
+  bad "metrics: ingest never waited for the projection: $(grep projection_lag_waits "$TMP/body")"
+grep -Eq '^leadlog_ingest_projection_errors_total 0$' "$TMP/body" && ok || bad "metrics: projection errors"
 grep -q 'leadlog_http_request_duration_seconds_bucket{route="/v1/leads/{id}",le="0.001"}' "$TMP/body" &&
   ok || bad "metrics: no latency histogram"
 
@@ -164,6 +170,8 @@ call lead_after_rebuild 200 "\"lead_key\":\"$LEAD\"" -- "$URL/v1/leads/$LEAD"
 kill -TERM "$SERVE"
 wait "$SERVE" && ok || bad "serve did not exit 0 on SIGTERM: $(tail -3 "$TMP/serve.err")"
 SERVE=
+lag=$(sed -nE 's/.*live projection: .*largest lag seen ([0-9]+) records.*/\1/p' "$TMP/serve.err")
+[[ -n $lag ]] && ((lag <= 8 + 100)) && ok || bad "projection lag ${lag:-unreported} > 8 + one batch of 100"
 
 echo "http_api: $passed passed, $failed failed"
 ((failed == 0))

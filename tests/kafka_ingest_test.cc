@@ -11,6 +11,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "consumers/embedded_broker.h"
+#include "engine/live_projector.h"
+#include "engine/projection.h"
+#include "engine/testing/gated_fold.h"
 #include "engine/testing/status_matchers.h"
 #include "engine/testing/temp_dir.h"
 #include "engine/testing/wait.h"
@@ -412,6 +415,72 @@ TEST_F(KafkaIngestTest, FullQueuePausesPartitionsAndBoundsWhatIsConsumed) {
   ASSERT_TRUE(testing::WaitFor([&] { return Appended() == 4000; }, absl::Seconds(60)));
   ASSERT_OK(ingest.Stop());
   ExpectEachEventOnce(0, 4000);
+}
+
+// serve's wiring (DESIGN.md §9): the writer appends and signals a
+// LiveProjector, which folds on its own thread. A stalled projection lets
+// ingest run ahead only up to its lag limit; then the writer waits, the
+// queue fills and the partitions pause. Once the projection moves again
+// everything is ingested once and folded to the state a rebuild gives.
+TEST_F(KafkaIngestTest, LaggingLiveProjectionHoldsIngestAtItsLagLimit) {
+  constexpr int kEvents = 4000;
+  constexpr uint64_t kLagMax = 100;
+  constexpr int kBatch = 50;
+  Producer(broker_->bootstrap()).SendRange(0, kEvents);
+  testing::GatedFold fold;
+  ProjectionRunnerOptions runner_options;
+  runner_options.sync_per_commit = false;
+  auto runner = ProjectionRunner::Create(log_.get(), &fold, runner_options);
+  ASSERT_OK(runner.status());
+  LiveProjectorOptions projector_options;
+  projector_options.lag_records_max = kLagMax;
+  LiveProjectorCallbacks callbacks;
+  callbacks.catch_up = [&](ShardId shard) { return (*runner)->CatchUp(shard).status(); };
+  callbacks.checkpoint = [&](ShardId shard) { return (*runner)->Checkpoint(shard); };
+  auto projector = LiveProjector::Start(log_.get(), projector_options, std::move(callbacks));
+  ASSERT_OK(projector.status());
+
+  fold.SetOpen(false);
+  KafkaIngestOptions options = Options();
+  options.batch.batch_events_max = kBatch;
+  options.inflight_bytes_max = 32 * 1024;  // a few batches of these events
+  options.after_append = [&](const std::vector<ShardId>& shards) {
+    return (*projector)->Appended(shards);
+  };
+  RunningIngest ingest(options, log_.get());
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return (*projector)->counters().waits >= 1 && ingest->counters().pauses >= 1; },
+      absl::Seconds(60)));
+  // Ingest appended ahead of the stalled projection, but no shard by more
+  // than the limit plus one batch, and it stays there.
+  const uint64_t held = Appended();
+  EXPECT_GT(held, kLagMax);
+  EXPECT_LT(held, static_cast<uint64_t>(kEvents));
+  for (ShardId shard : log_->Shards()) {
+    EXPECT_LE(log_->Position(shard).value(), kLagMax + kBatch) << "shard " << shard.value();
+  }
+  EXPECT_FALSE(testing::WaitFor([&] { return Appended() > held; }, absl::Seconds(1)));
+
+  fold.SetOpen(true);
+  ASSERT_TRUE(testing::WaitFor([&] { return Appended() == kEvents; }, absl::Seconds(60)));
+  ASSERT_OK(ingest.Stop());
+  (*projector)->Stop();
+  EXPECT_LE((*projector)->counters().lag_records_max_seen, kLagMax + kBatch);
+  ExpectEachEventOnce(0, kEvents);
+  // Live state == a rebuild from sequence 0 (another family version).
+  testing::GatedFold fresh;
+  runner_options.family_version = 2;
+  auto rebuilt = ProjectionRunner::Create(log_.get(), &fresh, runner_options);
+  ASSERT_OK(rebuilt.status());
+  for (ShardId shard : log_->Shards()) {
+    EXPECT_EQ((*runner)->Checkpoint(shard), log_->Position(shard));
+    ASSERT_OK((*rebuilt)->CatchUp(shard).status());
+    auto live_digest = (*runner)->StateDigest(shard);
+    auto rebuilt_digest = (*rebuilt)->StateDigest(shard);
+    ASSERT_OK(live_digest.status());
+    ASSERT_OK(rebuilt_digest.status());
+    EXPECT_EQ(*live_digest, *rebuilt_digest) << "shard " << shard.value();
+  }
 }
 
 TEST_F(KafkaIngestTest, LostAssignmentDropsWhatWasHeldAndLosesNothing) {

@@ -2,8 +2,9 @@
 # changes_crash_test.sh): a standalone `leadlog broker`, `leadlog serve`
 # started on one data dir, SIGKILLed at seeded points during ingest and
 # restarted, then a final serve that ingests everything and exits on SIGTERM.
-# Source it after setting NAME (message prefix), BIN and SEED; it sets TMP,
-# DATA and the EXIT trap.
+# Source it after setting NAME (message prefix), BIN and SEED (and optionally
+# the array SERVE_FLAGS: more serve flags); it sets TMP, DATA and the EXIT
+# trap.
 #
 #   start_broker 4; kill_rounds "$EXPECTED"; finish_serve "$EXPECTED"
 
@@ -50,7 +51,7 @@ appended() {  # events appended + duplicates skipped
 start_serve() {  # N; sets SERVE
   "$BIN" serve --data-dir "$DATA" --brokers "$BROKERS" --batch-events "$SERVE_BATCH_EVENTS" \
     --progress-ms 0 -X session.timeout.ms=3000 -X heartbeat.interval.ms=500 \
-    >/dev/null 2>"$TMP/serve-$1.err" &
+    ${SERVE_FLAGS[@]+"${SERVE_FLAGS[@]}"} >/dev/null 2>"$TMP/serve-$1.err" &
   SERVE=$!
   PIDS+=($SERVE)
 }

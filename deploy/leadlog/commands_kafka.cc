@@ -22,6 +22,7 @@
 #include "deploy/leadlog/commands.h"
 #include "deploy/leadlog/lead_changes.h"
 #include "deploy/leadlog/serve_http.h"
+#include "engine/live_projector.h"
 #include "engine/outbox.h"
 #include "engine/status_macros.h"
 #include "projections/lead/lead_projection.h"
@@ -121,6 +122,9 @@ void DeclareServeFlags(CliArgs& args) {
   args.Bool("no-fsync", "do not fsync each batch (a machine crash may lose the last batches)");
   args.Bool("no-projections",
             "ingest only: no live lead projection, no actions (they catch up on the next start)");
+  args.String("projection-lag-max", "N",
+              "records a shard may be appended ahead of its live projection before ingest waits",
+              std::to_string(kProjectionLagRecordsDefault));
   args.String("bootstrap-file", "FILE", "also write the bootstrap address to FILE");
   args.String("progress-ms", "MS", "print progress to stderr every MS ms (0 = never)", "10000");
   args.String("broker-timeout-ms", "MS", "fail if no broker answers within MS", "10000");
@@ -175,6 +179,53 @@ void PrintRebuild(const absl::StatusOr<RebuildReport>& report) {
             << "\n";
 }
 
+// The live lead projection's own thread (engine/live_projector.h): the
+// ingest writer signals the shards it appended to and waits only when one
+// lags more than --projection-lag-max records; the projector catches them up,
+// calls `shard_done` after each (HTTP min_position waiters) and `round_done`
+// after each pass over them (the emitters, which scan every shard per round).
+absl::StatusOr<std::unique_ptr<LiveProjector>> StartProjector(const CliArgs& args, EventLog* log,
+                                                              LeadProjection* projection,
+                                                              std::function<void()> shard_done,
+                                                              std::function<void()> round_done) {
+  LiveProjectorOptions options;
+  ASSIGN_OR_RETURN(int64_t lag_max, args.GetInt("projection-lag-max", 1, kProjectionLagRecordsMax));
+  options.lag_records_max = static_cast<uint64_t>(lag_max);
+  LiveProjectorCallbacks callbacks;
+  callbacks.catch_up = [projection](ShardId shard) { return projection->CatchUp({shard}); };
+  callbacks.checkpoint = [projection](ShardId shard) { return projection->runner()->Checkpoint(shard); };
+  callbacks.progress = std::move(shard_done);
+  callbacks.round_done = std::move(round_done);
+  callbacks.error = [](const absl::Status& status) {
+    std::cerr << "leadlog serve: live projection (retried on the next batch): " << status << "\n";
+  };
+  return LiveProjector::Start(log, options, std::move(callbacks));
+}
+
+// Records the live projection has folded, over every shard (progress lines).
+uint64_t ProjectedRecords(const LeadProjection& projection) {
+  std::shared_ptr<const ProjectionRunner> runner = projection.runner();
+  uint64_t projected = 0;
+  for (ShardId shard : projection.log()->Shards()) projected += runner->Checkpoint(shard).value();
+  return projected;
+}
+
+// serve's progress line (bench/run.sh and tests parse it), with the records
+// the live projection has folded when `projection` is set. Quiet while idle;
+// the line after the last append (and the last catch-up) shows it too.
+std::function<void(const IngestCounters&)> ProgressPrinter(const LeadProjection* projection) {
+  return [projection, last = uint64_t{UINT64_MAX}](const IngestCounters& c) mutable {
+    const uint64_t projected = projection != nullptr ? ProjectedRecords(*projection) : 0;
+    const uint64_t done = c.messages + c.appended + c.duplicates + c.dead_letters + projected;
+    if (done == last) return;
+    last = done;
+    std::cerr << "leadlog serve: consumed " << c.messages << ", appended " << c.appended
+              << ", duplicates " << c.duplicates << ", dead letters " << c.dead_letters;
+    if (projection != nullptr) std::cerr << ", projected " << projected;
+    std::cerr << "\n";
+  };
+}
+
 // Everything but the brokers, from the parsed flags.
 absl::StatusOr<KafkaIngestOptions> ServeOptions(const CliArgs& args) {
   KafkaIngestOptions options;
@@ -194,14 +245,7 @@ absl::StatusOr<KafkaIngestOptions> ServeOptions(const CliArgs& args) {
   options.inflight_bytes_max = static_cast<size_t>(inflight_mb) << 20;
   options.progress_interval_ms = static_cast<int>(progress_ms);
   options.broker_timeout_ms = static_cast<int>(timeout_ms);
-  options.progress = [last = uint64_t{UINT64_MAX}](const IngestCounters& c) mutable {
-    // Quiet while idle; the line after the last append shows it too.
-    const uint64_t done = c.messages + c.appended + c.duplicates + c.dead_letters;
-    if (done == last) return;
-    last = done;
-    std::cerr << "leadlog serve: consumed " << c.messages << ", appended " << c.appended
-              << ", duplicates " << c.duplicates << ", dead letters " << c.dead_letters << "\n";
-  };
+  options.progress = ProgressPrinter(nullptr);
   return options;
 }
 
@@ -248,7 +292,8 @@ int Serve(const Args& argv) {
     broker = std::move(*started);
   }
   // The lead projection: caught up with what was appended before a restart,
-  // then live on every appended batch.
+  // then live on its own thread (StartProjector), signalled after every
+  // appended batch.
   const bool projections = !args.GetBool("no-projections");
   absl::StatusOr<std::unique_ptr<LeadProjection>> projection =
       projections ? LeadProjection::Open(log->get(), LeadProjectionOptions{})
@@ -257,18 +302,28 @@ int Serve(const Args& argv) {
   if (projections) {
     if (auto s = (*projection)->CatchUpAll(); !s.ok()) return Fail("serve", s);
   }
-  std::unique_ptr<OutboxEmitter> emitter;  // set below, before ingest runs
-  std::unique_ptr<ChangeStream> changes;   // likewise
-  std::unique_ptr<ServeHttp> http;         // likewise
+  std::unique_ptr<OutboxEmitter> emitter;    // set below, before ingest runs
+  std::unique_ptr<ChangeStream> changes;     // likewise
+  std::unique_ptr<ServeHttp> http;           // likewise
+  std::unique_ptr<LiveProjector> projector;  // likewise
   if (projections) {
-    options->after_append = [&projection, &emitter, &changes,
-                             &http](const std::vector<ShardId>& shards) {
-      absl::Status status = (*projection)->CatchUp(shards);
-      if (http != nullptr) http->Notify();  // wakes min_position waiters
-      if (emitter != nullptr) emitter->Notify();
-      if (changes != nullptr) changes->Notify();
-      return status;
+    // No round runs before the first Appended (once ingest runs), so the
+    // objects the callbacks notify are all set by then.
+    auto started = StartProjector(
+        args, log->get(), projection->get(),
+        [&] {
+          if (http != nullptr) http->Notify();  // wakes min_position waiters
+        },
+        [&] {
+          if (emitter != nullptr) emitter->Notify();
+          if (changes != nullptr) changes->Notify();
+        });
+    if (!started.ok()) return Fail("serve", started.status());
+    projector = *std::move(started);
+    options->after_append = [&projector](const std::vector<ShardId>& shards) {
+      return projector->Appended(shards);
     };
+    options->progress = ProgressPrinter(projection->get());
   }
   // The consumer is created first: it reports unreachable brokers in one line.
   auto ingest = KafkaIngest::Create(*options, log->get());
@@ -288,8 +343,8 @@ int Serve(const Args& argv) {
   changes = std::move(*changes_started);
   if (projections) {
     auto started = ServeHttp::Start(args, {projection->get(), log->get(), ingest->get(),
-                                           emitter.get(), options->brokers, options->topic,
-                                           options->properties});
+                                           emitter.get(), projector.get(), options->brokers,
+                                           options->topic, options->properties});
     if (!started.ok()) return Fail("serve", started.status());
     http = *std::move(started);
   }
@@ -324,10 +379,19 @@ int Serve(const Args& argv) {
   if (g_stop.load()) (*ingest)->Stop();
   absl::Status status = (*ingest)->Run();
   g_ingest.store(nullptr);
+  // The last batches' catch-up (bounded by --projection-lag-max per shard),
+  // before the HTTP API and the emitters stop.
+  if (projector != nullptr) projector->Stop();
   if (http != nullptr) http->Stop();
   IngestCounters c = (*ingest)->counters();
   std::cerr << "leadlog serve: stopped; consumed " << c.messages << ", appended " << c.appended
             << ", duplicates " << c.duplicates << ", dead letters " << c.dead_letters << "\n";
+  if (projector != nullptr) {
+    const LiveProjectorCounters p = projector->counters();
+    std::cerr << "leadlog serve: live projection: " << p.catch_ups << " shard catch-ups, "
+              << p.errors << " errors; ingest waited " << p.waits << " times (" << p.wait_ms
+              << " ms) for it; largest lag seen " << p.lag_records_max_seen << " records\n";
+  }
   control_stop.store(true);
   control.join();
   if (emitter != nullptr) {

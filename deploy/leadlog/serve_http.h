@@ -3,14 +3,14 @@
 // brokers' watermarks, outbox backlog), definition publishing through
 // Kafka, and the server's lifetime.
 //
-// Thread-safety: Notify from the writer thread (after each catch-up) and the
-// rebuild thread; Start/Stop from serve's main thread.
+// Thread-safety: Notify from the projector thread (after each shard's
+// catch-up) and the rebuild thread; Start/Stop from serve's main thread.
 // Lifetime: everything in ServeHttpDeps is borrowed and must outlive the
 // ServeHttp; Stop before destroying them.
 //
 //   DeclareHttpFlags(args);
 //   ASSIGN_OR_RETURN(auto http, ServeHttp::Start(args, deps));  // nullptr: --no-http
-//   options.after_append = [&](auto& shards) { ...CatchUp...; http->Notify(); };
+//   LiveProjectorCallbacks callbacks; callbacks.progress = [&] { http->Notify(); };
 //   http->Stop();
 #ifndef LEADLOG_DEPLOY_LEADLOG_SERVE_HTTP_H_
 #define LEADLOG_DEPLOY_LEADLOG_SERVE_HTTP_H_
@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "consumers/kafka_ingest.h"
 #include "consumers/outbox_emitter.h"
+#include "engine/live_projector.h"
 #include "deploy/leadlog/cli_args.h"
 #include "projections/lead/lead_projection.h"
 
@@ -33,6 +34,7 @@ struct ServeHttpDeps {
   EventLog* log = nullptr;
   const KafkaIngest* ingest = nullptr;
   const OutboxEmitter* emitter = nullptr;  // may be null (no actions topic)
+  const LiveProjector* projector = nullptr;  // may be null
   std::string brokers;
   std::string topic;
   KafkaProperties properties;

@@ -14,7 +14,7 @@
 //
 //   ASSIGN_OR_RETURN(auto projection, LeadProjection::Open(log.get(), {}));
 //   RETURN_IF_ERROR(projection->CatchUpAll());                 // after a restart
-//   options.after_append = [&](auto& shards) { return projection->CatchUp(shards); };
+//   callbacks.catch_up = [&](ShardId s) { return projection->CatchUp({s}); };  // LiveProjector
 //   ASSIGN_OR_RETURN(RebuildReport report, projection->Rebuild());
 #ifndef LEADLOG_PROJECTIONS_LEAD_LEAD_PROJECTION_H_
 #define LEADLOG_PROJECTIONS_LEAD_LEAD_PROJECTION_H_
