@@ -72,6 +72,10 @@ expect recycle_report_json 0 '"recycles":\{"wrong_person from sal":1\}.*"disqual
   "$BIN" recycle report --data-dir "$DB" --json
 expect leads_stalled 0 '^a:anon-1  shard 0  stage sal  owner rep-ent-[a-z]+  stall due .* \(rule stalled_mql_sal\)' '' 0 -- \
   "$BIN" leads stalled --data-dir "$DB"
+# The revenue state is stored apart from the lead ("r/<lead>"); `leads get`
+# shows it merged back.
+expect leads_get_shows_revenue 0 '"revenue":\{.*"stall_rule_id":"stalled_mql_sal"' '' 0 -- \
+  "$BIN" leads get --data-dir "$DB" anon-1 --json
 expect leads_stalled_count 0 '^1 leads with a stall deadline$' '' 0 -- \
   "$BIN" leads stalled --data-dir "$DB" --stage sal
 expect leads_stalled_other_stage 0 '^0 leads with a stall deadline$' '' 0 -- \

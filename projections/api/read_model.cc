@@ -32,11 +32,13 @@ absl::Status ForEachEntry(const ProjectionRunner& runner, ShardId shard, absl::s
   }
 }
 
-absl::Status ParseLead(const ProjectionEntry& e, v1::LeadState* lead) {
+// The lead of an "l/" entry with its revenue state merged back in.
+absl::Status ParseLead(const ProjectionRunner& runner, ShardId shard, const ProjectionEntry& e,
+                       v1::LeadState* lead) {
   if (!lead->ParseFromString(e.value)) {
     return absl::DataLossError(absl::StrCat("lead projection: undecodable lead at ", e.key));
   }
-  return absl::OkStatus();
+  return MergeStoredRevenue(runner, shard, lead);
 }
 
 // Splits "a:b:c:d" into its parts.
@@ -65,7 +67,7 @@ absl::Status ForEachLead(const ProjectionRunner& runner, const std::vector<Shard
   for (ShardId shard : shards) {
     RETURN_IF_ERROR(ForEachEntry(runner, shard, kLeadStatePrefix, [&](const ProjectionEntry& e) {
       v1::LeadState lead;
-      RETURN_IF_ERROR(ParseLead(e, &lead));
+      RETURN_IF_ERROR(ParseLead(runner, shard, e, &lead));
       visit(shard, lead);
       return absl::OkStatus();
     }));
@@ -123,7 +125,7 @@ absl::StatusOr<std::optional<LeadCursor>> ScanLeads(
                        runner.Scan(shard, kLeadStatePrefix, after, want));
       for (const ProjectionEntry& e : entries) {
         v1::LeadState lead;
-        RETURN_IF_ERROR(ParseLead(e, &lead));
+        RETURN_IF_ERROR(ParseLead(runner, shard, e, &lead));
         ++*scanned;
         after = e.key;
         if (match(shard, lead)) ++matched;

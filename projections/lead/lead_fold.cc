@@ -255,6 +255,9 @@ std::vector<std::string> IdentifiersOf(const v1::Event& event) {
 }  // namespace
 
 std::string LeadStateKey(absl::string_view lead_key) { return absl::StrCat(kLeadStatePrefix, lead_key); }
+std::string LeadRevenueKey(absl::string_view lead_key) {
+  return absl::StrCat(kLeadRevenuePrefix, lead_key);
+}
 std::string IdentifierKey(absl::string_view identifier) { return absl::StrCat("i/", identifier); }
 std::string DefinitionInForceKey(absl::string_view kind) { return absl::StrCat("d/f/", kind); }
 
@@ -269,7 +272,7 @@ std::string SerializeDeterministic(const google::protobuf::Message& message) {
   return bytes;
 }
 
-LeadFold::LeadFold() {
+LeadFold::LeadFold(LeadFoldOptions options) : options_(options) {
   absl::StatusOr<std::unique_ptr<Lifecycle>> lifecycle = Lifecycle::Create(DefaultLifecycleModel());
   LEADLOG_CHECK_OK(lifecycle.status());
   default_lifecycle_ = *std::move(lifecycle);
@@ -521,7 +524,7 @@ absl::Status LeadFold::Merge(const v1::LogRecord& record, const std::string& via
   merge->set_log_time_ms(record.log_time_ms());
   while (lead->merges_size() > kLeadMergesMax) lead->mutable_merges()->DeleteSubrange(0, 1);
   // The survivor keeps its revenue state; the absorbed lead's clocks end.
-  RETURN_IF_ERROR(CancelRevenueTimers(txn, absorbed));
+  RETURN_IF_ERROR(CancelRevenueTimers(txn, absorbed.lead_key()));
   return MergeEnrollments(ShardId(0), record, absorbed, txn, lead);
 }
 
@@ -672,12 +675,49 @@ struct LeadFold::ChunkLeads {
     return options;
   }
   static constexpr uint64_t kNone = UINT64_MAX;
+  // The lead fields the "r/" entry copies (v1::LeadRevenueEntry).
+  struct RevenueFacts {
+    std::string owner_id;
+    std::string stage;
+    int64_t stage_entered_ms = 0;
+    bool operator==(const RevenueFacts&) const = default;
+  };
+  static RevenueFacts FactsOf(const v1::LeadState& lead) {
+    return {lead.owner_id(), lead.lifecycle().current_stage(), lead.lifecycle().entered_at_ms()};
+  }
+  static RevenueFacts FactsOf(const v1::LeadRevenueEntry& entry) {
+    return {entry.owner_id(), entry.stage(), entry.stage_entered_ms()};
+  }
   struct Entry {
     v1::LeadState* state = nullptr;  // on `arena`; null: absent or deleted
+    bool loaded = false;             // `state` was read, created or deleted
     bool dirty = false;
     // The record whose change entry was written last (kNone: none yet).
     uint64_t changed_by = kNone;
+    // The "r/" entry, read on first use (LoadRevenue).
+    v1::LeadRevenueEntry* revenue = nullptr;  // on `arena`; null: absent or deleted
+    bool revenue_loaded = false;
+    bool revenue_dirty = false;
+    // The lead's facts when it was read: EndChunk refreshes the "r/" copy of
+    // a written lead whose facts changed even if its entry was not read.
+    RevenueFacts facts_at_load;
   };
+  // Reads the "r/" entry of `key` into `entry` (once).
+  absl::Status ReadRevenue(ProjectionTxn& txn, const std::string& key, Entry& entry) {
+    if (entry.revenue_loaded) return absl::OkStatus();
+    const std::string revenue_key = LeadRevenueKey(key);
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(revenue_key));
+    entry.revenue_loaded = true;
+    if (!bytes.has_value()) return absl::OkStatus();
+    entry.revenue = google::protobuf::Arena::CreateMessage<v1::LeadRevenueEntry>(&arena);
+    if (!entry.revenue->ParseFromString(*bytes)) {
+      return absl::DataLossError(absl::StrCat("lead projection: undecodable value at key \"",
+                                              revenue_key, "\""));
+    }
+    return absl::OkStatus();
+  }
+  // Writes what changed of lead `key` (EndChunk).
+  absl::Status Flush(ProjectionTxn& txn, const std::string& key, Entry& entry);
   google::protobuf::Arena arena{Options()};
   // Pointers to states stay valid for the chunk (the arena owns them).
   absl::flat_hash_map<std::string, Entry> leads;
@@ -721,25 +761,6 @@ absl::Status LeadFold::ScheduleTimer(ProjectionTxn& txn, TimerIndex& timers, int
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::LeadState*> LeadFold::LoadLead(ProjectionTxn& txn, const std::string& key) {
-  ChunkLeads& chunk = Chunk(txn);
-  auto it = chunk.leads.find(key);
-  if (it == chunk.leads.end()) {
-    const std::string state_key = LeadStateKey(key);
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(state_key));
-    v1::LeadState* state = nullptr;
-    if (bytes.has_value()) {
-      state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
-      if (!state->ParseFromString(*bytes)) {
-        return absl::DataLossError(absl::StrCat("lead projection: undecodable value at key \"",
-                                                state_key, "\""));
-      }
-    }
-    it = chunk.leads.emplace(key, ChunkLeads::Entry{state, false}).first;
-  }
-  return it->second.state;
-}
-
 namespace {
 
 // Writes the change entry (record, key) once per record and lead; `lead` is
@@ -753,12 +774,80 @@ void NoteChange(ProjectionTxn& txn, uint64_t record, Entry& lead, const std::str
 
 }  // namespace
 
+absl::StatusOr<v1::LeadState*> LeadFold::LoadLead(ProjectionTxn& txn, const std::string& key) {
+  ChunkLeads& chunk = Chunk(txn);
+  ChunkLeads::Entry& entry = chunk.leads[key];
+  if (!entry.loaded) {
+    const std::string state_key = LeadStateKey(key);
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(state_key));
+    if (bytes.has_value()) {
+      v1::LeadState* state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
+      if (!state->ParseFromString(*bytes)) {
+        return absl::DataLossError(absl::StrCat("lead projection: undecodable value at key \"",
+                                                state_key, "\""));
+      }
+      // Paired with the check in ChunkLeads::Flush. No data of the layout
+      // before "r/" was deployed, so there is no migration: a rebuild
+      // (`leadlog rebuild`) folds such a log into the current layout.
+      if (state->has_revenue()) {
+        return absl::DataLossError(absl::StrCat(
+            "lead projection: key \"", state_key,
+            "\": revenue state inside the lead (written before it moved to \"",
+            kLeadRevenuePrefix, "\"; rebuild the projection)"));
+      }
+      entry.state = state;
+      entry.facts_at_load = ChunkLeads::FactsOf(*state);
+    }
+    entry.loaded = true;
+  }
+  return entry.state;
+}
+
+absl::StatusOr<v1::LeadRevenueEntry*> LeadFold::LoadRevenue(ProjectionTxn& txn,
+                                                             const std::string& key) {
+  ChunkLeads& chunk = Chunk(txn);
+  ChunkLeads::Entry& entry = chunk.leads[key];
+  RETURN_IF_ERROR(chunk.ReadRevenue(txn, key, entry));
+  return entry.revenue;
+}
+
+absl::StatusOr<v1::RevenueLeadState*> LeadFold::RevenueStateOf(ProjectionTxn& txn,
+                                                               const v1::LeadState& lead) {
+  ASSIGN_OR_RETURN(v1::LeadRevenueEntry * revenue, LoadRevenue(txn, lead.lead_key()));
+  ChunkLeads& chunk = Chunk(txn);
+  ChunkLeads::Entry& entry = chunk.leads[lead.lead_key()];
+  if (revenue == nullptr) {
+    revenue = google::protobuf::Arena::CreateMessage<v1::LeadRevenueEntry>(&chunk.arena);
+    entry.revenue = revenue;
+  }
+  entry.revenue_dirty = true;
+  return revenue->mutable_state();
+}
+
+bool LeadFold::LeadLoaded(ProjectionTxn& txn, const std::string& key) {
+  ChunkLeads& chunk = Chunk(txn);
+  auto it = chunk.leads.find(key);
+  return it != chunk.leads.end() && it->second.loaded;
+}
+
+void LeadFold::MarkRevenueDirty(ProjectionTxn& txn, const std::string& key) {
+  ChunkLeads& chunk = Chunk(txn);
+  ChunkLeads::Entry& entry = chunk.leads[key];
+  entry.revenue_dirty = true;
+  NoteChange(txn, chunk.record, entry, key);
+}
+
 v1::LeadState* LeadFold::NewLead(ProjectionTxn& txn, const std::string& key) {
   ChunkLeads& chunk = Chunk(txn);
   ChunkLeads::Entry& entry = chunk.leads[key];
   entry.state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
   entry.state->set_lead_key(key);
+  entry.loaded = true;
   entry.dirty = true;
+  // A new lead has no "r/" entry: lead keys are never reused (an absorbed
+  // lead's key resolves to its survivor for good, and deleting a lead
+  // deletes its "r/" entry).
+  entry.revenue_loaded = true;
   NoteChange(txn, chunk.record, entry, key);
   return entry.state;
 }
@@ -774,6 +863,7 @@ void LeadFold::DeleteLead(ProjectionTxn& txn, const std::string& key) {
   ChunkLeads& chunk = Chunk(txn);
   ChunkLeads::Entry& entry = chunk.leads[key];
   entry.state = nullptr;  // the arena frees it with the chunk
+  entry.loaded = true;
   entry.dirty = true;
   NoteChange(txn, chunk.record, entry, key);
 }
@@ -797,14 +887,54 @@ absl::Status LeadFold::EndChunk(ShardId, ProjectionTxn& txn) {
     chunks_.erase(it);
   }
   // Puts land in the txn's ordered buffer: the map's order does not matter.
-  for (auto& [key, entry] : chunk->leads) {
-    if (!entry.dirty) continue;
-    if (entry.state != nullptr) {
-      txn.Put(LeadStateKey(key), SerializeDeterministic(*entry.state));
-    } else {
-      txn.Delete(LeadStateKey(key));
+  for (auto& [key, entry] : chunk->leads) RETURN_IF_ERROR(chunk->Flush(txn, key, entry));
+  return absl::OkStatus();
+}
+
+absl::Status LeadFold::ChunkLeads::Flush(ProjectionTxn& txn, const std::string& key,
+                                         Entry& entry) {
+  if (entry.dirty && entry.state == nullptr) {  // deleted (merged away), with its revenue state
+    txn.Delete(LeadStateKey(key));
+    txn.Delete(LeadRevenueKey(key));
+    return absl::OkStatus();
+  }
+  if (entry.dirty) {
+    // The revenue state lives in "r/" only (LeadFold::RevenueStateOf).
+    LEADLOG_CHECK(!entry.state->has_revenue()) << "lead " << key << ": revenue inside LeadState";
+    txn.Put(LeadStateKey(key), SerializeDeterministic(*entry.state));
+    // Keep the "r/" copy of the lead's facts equal to the lead's.
+    const RevenueFacts facts = FactsOf(*entry.state);
+    if (entry.revenue_loaded || !(facts == entry.facts_at_load)) {
+      RETURN_IF_ERROR(ReadRevenue(txn, key, entry));
+      if (entry.revenue != nullptr && !(FactsOf(*entry.revenue) == facts)) {
+        entry.revenue->set_owner_id(facts.owner_id);
+        entry.revenue->set_stage(facts.stage);
+        entry.revenue->set_stage_entered_ms(facts.stage_entered_ms);
+        entry.revenue_dirty = true;
+      }
     }
   }
+  if (!entry.revenue_dirty) return absl::OkStatus();
+  if (entry.revenue != nullptr) {
+    txn.Put(LeadRevenueKey(key), SerializeDeterministic(*entry.revenue));
+  } else {
+    txn.Delete(LeadRevenueKey(key));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MergeStoredRevenue(const ProjectionRunner& runner, ShardId shard,
+                                v1::LeadState* lead) {
+  const std::string key = LeadRevenueKey(lead->lead_key());
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, runner.Get(shard, key));
+  lead->clear_revenue();
+  if (!bytes.has_value()) return absl::OkStatus();
+  v1::LeadRevenueEntry entry;
+  if (!entry.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("lead projection: undecodable value at key \"", key,
+                                            "\" in shard ", shard.value()));
+  }
+  lead->mutable_revenue()->Swap(entry.mutable_state());
   return absl::OkStatus();
 }
 
@@ -833,6 +963,7 @@ absl::StatusOr<std::optional<FoundLead>> FindLead(const ProjectionRunner& runner
           if (!found.state.ParseFromString(*bytes)) {
             return absl::DataLossError(absl::StrCat("lead projection: undecodable lead \"", *key, "\""));
           }
+          RETURN_IF_ERROR(MergeStoredRevenue(runner, shard, &found.state));
           return std::optional<FoundLead>(std::move(found));
         }
         identifier = *key;

@@ -8,7 +8,12 @@
 // assigns an owner and writes a hand-off action to the outbox (invariant 8).
 //
 // State keys (fold keys inside proj_lead_v<N>, FORMAT.md "Lead projection"):
-//   "l/<lead key>"                     v1::LeadState
+//   "l/<lead key>"                     v1::LeadState without `revenue`
+//   "r/<lead key>"                     v1::LeadRevenueEntry: the lead's
+//                                      revenue state (lead_revenue.cc);
+//                                      readers merge it into
+//                                      LeadState.revenue (FindLead,
+//                                      MergeStoredRevenue)
 //   "i/<identifier>"                   lead key the identifier resolves to
 //                                      ("a:<anonymousId>", "u:<userId>")
 //   "d/f/<kind>"                       v1::DefinitionRecord in force
@@ -42,6 +47,7 @@
 #ifndef LEADLOG_PROJECTIONS_LEAD_LEAD_FOLD_H_
 #define LEADLOG_PROJECTIONS_LEAD_LEAD_FOLD_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -78,6 +84,7 @@ struct FlowEffects;
 struct RevenueContext;
 struct RevenueEffects;
 struct Timer;
+struct RevenueTimer;
 
 inline constexpr absl::string_view kLeadProjectionName = "lead";
 // Bump when Apply computes something different for the same records.
@@ -88,6 +95,10 @@ std::string LeadStateKey(absl::string_view lead_key);
 std::string IdentifierKey(absl::string_view identifier);
 std::string DefinitionInForceKey(absl::string_view kind);
 inline constexpr absl::string_view kLeadStatePrefix = "l/";
+// A lead's revenue state (v1::LeadRevenueEntry), kept apart from its
+// LeadState so that revenue timers need not decode the whole lead.
+std::string LeadRevenueKey(absl::string_view lead_key);
+inline constexpr absl::string_view kLeadRevenuePrefix = "r/";
 inline constexpr absl::string_view kDefinitionHistoryPrefix = "d/h/";
 
 // Deterministic serialization (identical messages give identical bytes).
@@ -126,9 +137,18 @@ void ApplyOpsStage(const Lifecycle& lifecycle, const v1::LogRecord& record,
                    v1::LifecycleState* state);
 }  // namespace lead_internal
 
+struct LeadFoldOptions {
+  // A revenue timer of a lead not decoded in the chunk fires from its "r/"
+  // entry alone (the revenue state and a copy of the lead's owner, stage and
+  // stage entry time), and falls back to the whole lead when the effects
+  // change the lead (stage, score, owner, enrollment). Same state either way
+  // (lead_fold_test compares digests with it off); default on.
+  bool revenue_timers_from_entry = true;
+};
+
 class LeadFold final : public ProjectionFold {
  public:
-  LeadFold();
+  explicit LeadFold(LeadFoldOptions options = {});
   ~LeadFold() override;
 
   std::string name() const override { return std::string(kLeadProjectionName); }
@@ -139,6 +159,12 @@ class LeadFold final : public ProjectionFold {
   void AbortChunk(ShardId shard, ProjectionTxn& txn) override;
   // The change entries ("c/").
   std::vector<std::string> transient_prefixes() const override;
+
+  // Revenue timers fired from their "r/" entry alone since construction
+  // (LeadFoldOptions::revenue_timers_from_entry), for tests and metrics.
+  uint64_t revenue_timers_fired_from_entry() const {
+    return revenue_timers_from_entry_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct ChunkLeads;
@@ -193,6 +219,17 @@ class LeadFold final : public ProjectionFold {
   v1::LeadState* NewLead(ProjectionTxn& txn, const std::string& key);
   void MarkDirty(ProjectionTxn& txn, const std::string& key);
   void DeleteLead(ProjectionTxn& txn, const std::string& key);
+  // The chunk's decoded "r/" entry of lead `key` (nullptr when absent);
+  // stays valid for the chunk. Changes through it must be followed by
+  // MarkRevenueDirty.
+  absl::StatusOr<v1::LeadRevenueEntry*> LoadRevenue(ProjectionTxn& txn, const std::string& key);
+  // The revenue state of `lead` (created empty when it has none), marked
+  // dirty: the engine is about to run on it.
+  absl::StatusOr<v1::RevenueLeadState*> RevenueStateOf(ProjectionTxn& txn,
+                                                       const v1::LeadState& lead);
+  void MarkRevenueDirty(ProjectionTxn& txn, const std::string& key);
+  // True when lead `key` was read (or created or deleted) in this chunk.
+  bool LeadLoaded(ProjectionTxn& txn, const std::string& key);
   // WriteAction with the chunk's index hint (a tick may fire thousands).
   absl::Status Emit(ProjectionTxn& txn, ShardId shard, v1::Action action);
   absl::StatusOr<std::optional<std::string>> Resolve(ProjectionTxn& txn, std::string identifier);
@@ -243,12 +280,28 @@ class LeadFold final : public ProjectionFold {
   absl::Status ApplyRevenueEffects(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
                                    TimerIndex& timers, const RevenueEngine& engine,
                                    const RevenueContext& ctx, RevenueEffects effects,
-                                   v1::LeadState* lead);
+                                   v1::RevenueLeadState* state, v1::LeadState* lead);
+  // The effects that never touch the lead: timers and actions
+  // (ApplyRevenueOutputs), report counters and samples (ApplyRevenueReports).
+  absl::Status ApplyRevenueOutputs(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
+                                   TimerIndex& timers, const std::string& lead_key,
+                                   const RevenueEffects& effects);
+  absl::Status ApplyRevenueReports(ProjectionTxn& txn, const RevenueEffects& effects);
+  // Fires `timer` of lead `lead_key` from its "r/" entry alone (see
+  // LeadFoldOptions); false when the whole lead is needed.
+  absl::StatusOr<bool> FireRevenueTimerFromEntry(ShardId shard, const v1::LogRecord& record,
+                                                 ProjectionTxn& txn, TimerIndex& timers,
+                                                 const RevenueEngine& engine,
+                                                 const RevenueContext& ctx,
+                                                 const RevenueTimer& timer,
+                                                 const std::string& lead_key);
   absl::Status RunRevenue(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
                           v1::LeadState* lead);
   absl::Status FireRevenueTimer(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
                                 TimerIndex& timers, const Timer& timer);
-  absl::Status CancelRevenueTimers(ProjectionTxn& txn, const v1::LeadState& absorbed);
+  // Cancels the timers of the absorbed lead `key` and deletes its revenue
+  // state.
+  absl::Status CancelRevenueTimers(ProjectionTxn& txn, const std::string& key);
   // A flow timer changed the lead's stage or owner: the revenue rules see it
   // now (clocks of the new stage start at this record), through `timers`.
   absl::Status SyncRevenue(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn,
@@ -257,6 +310,8 @@ class LeadFold final : public ProjectionFold {
   absl::Status HandOff(ShardId shard, const v1::LogRecord& record,
                        const v1::TransitionCause& cause, ProjectionTxn& txn, v1::LeadState* lead);
 
+  const LeadFoldOptions options_;
+  std::atomic<uint64_t> revenue_timers_from_entry_{0};
   absl::Mutex mu_;
   // Compiled definitions by serialized definition bytes.
   absl::flat_hash_map<std::string, std::unique_ptr<Scorer>> scorers_ ABSL_GUARDED_BY(mu_);
@@ -284,6 +339,12 @@ struct FoundLead {
 absl::StatusOr<std::optional<FoundLead>> FindLead(const ProjectionRunner& runner,
                                                   const std::vector<ShardId>& shards,
                                                   absl::string_view id);
+
+// Sets lead->revenue from the committed "r/" entry of lead->lead_key() in
+// `shard` (clears it when there is none): what every reader of "l/" values
+// does before showing a lead. DataLoss for an undecodable entry.
+absl::Status MergeStoredRevenue(const ProjectionRunner& runner, ShardId shard,
+                                v1::LeadState* lead);
 
 // Every definition record of `shard` (accepted and rejected), by kind, id
 // and version.

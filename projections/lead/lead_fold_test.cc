@@ -183,6 +183,42 @@ class LeadFoldTest : public ::testing::Test {
     return actions;
   }
 
+  // Every example definition in `shards` shards, then the demo's workload
+  // (3000 events of 300 leads) in pieces three hours apart, each folded by
+  // the projection and followed by a restart.
+  std::vector<std::string> RealisticWorkload(int shards) {
+    for (const char* example :
+         {"scoring_model.json", "lifecycle_model.json", "owner_routing.json",
+          "flows/welcome_series.json", "flows/early_stage_stream.json",
+          "flows/late_stage_stream.json", "flows/webinar_follow_up.json", "flows/governance.json",
+          "business_calendar.json", "revenue_rules.json"}) {
+      PublishToShards(Load(example), shards);
+    }
+    std::vector<std::string> lines;
+    WorkloadOptions options;
+    options.events = 3000;
+    options.leads = 300;
+    absl::StatusOr<std::unique_ptr<Workload>> workload = Workload::Create(options);
+    EXPECT_THAT(workload.status(), IsOk());
+    if (!workload.ok()) return lines;
+    v1::Event event;
+    while ((*workload)->Next(&event)) lines.push_back(EncodeSegmentJson(event));
+    for (size_t begin = 0; begin < lines.size(); begin += 700) {
+      std::string chunk;
+      for (size_t i = begin; i < std::min(lines.size(), begin + 700); ++i) {
+        absl::StrAppend(&chunk, lines[i], "\n");
+      }
+      FileIngestOptions ingest;
+      ingest.partitions = shards;
+      std::istringstream in(chunk);
+      EXPECT_THAT(IngestLines(in, ingest, log_.get()).status(), IsOk());
+      clock_.AdvanceMs(3 * 3600 * 1000);
+      EXPECT_THAT(projection_->CatchUpAll(), IsOk());
+      Reopen();
+    }
+    return lines;
+  }
+
   std::vector<std::string> Stages(const v1::LeadState& lead) {
     std::vector<std::string> stages;
     for (const v1::StageTransition& t : lead.lifecycle().history()) stages.push_back(t.to_stage());
@@ -822,37 +858,110 @@ TEST_F(RevenueFoldTest, StaleRecordReminderRepeatsWeekly) {
   EXPECT_EQ(Get("u-1").revenue().stale().reminders(), 2u);
 }
 
+// The revenue state is stored under "r/<lead key>" (with a copy of the
+// lead's owner and stage), never inside the "l/" value; every reader shows
+// it merged back.
+TEST_F(RevenueFoldTest, RevenueStateLivesUnderItsOwnKeyAndReadersMergeItBack) {
+  MqlLead();
+  const v1::LeadState lead = Get("u-1");
+  const std::string key = lead.lead_key();
+  absl::StatusOr<std::optional<std::string>> stored =
+      projection_->runner()->Get(ShardId(0), LeadStateKey(key));
+  ASSERT_THAT(stored.status(), IsOk());
+  ASSERT_TRUE(stored->has_value());
+  v1::LeadState without;
+  ASSERT_TRUE(without.ParseFromString(**stored));
+  EXPECT_FALSE(without.has_revenue());
+  absl::StatusOr<std::optional<std::string>> revenue_bytes =
+      projection_->runner()->Get(ShardId(0), LeadRevenueKey(key));
+  ASSERT_THAT(revenue_bytes.status(), IsOk());
+  ASSERT_TRUE(revenue_bytes->has_value());
+  v1::LeadRevenueEntry entry;
+  ASSERT_TRUE(entry.ParseFromString(**revenue_bytes));
+  EXPECT_EQ(entry.owner_id(), "ent-1");
+  EXPECT_EQ(entry.stage(), "mql");
+  EXPECT_EQ(entry.stage_entered_ms(), lead.lifecycle().entered_at_ms());
+  ASSERT_NE(Clock(lead, "mql_accept"), nullptr);  // FindLead merged it back
+  EXPECT_EQ(lead.revenue().SerializeAsString(), entry.state().SerializeAsString());
+  absl::StatusOr<LeadProjection::CurrentLead> current = projection_->ReadLead(ShardId(0), key);
+  ASSERT_THAT(current.status(), IsOk());
+  ASSERT_TRUE(current->state.has_value());
+  EXPECT_EQ(current->state->revenue().SerializeAsString(), entry.state().SerializeAsString());
+  // A stage change refreshes the copy with the lead.
+  clock_.SetMs(kT0 + kDay + 10 * kHour);
+  Ingest({Fact("f1", "u-1", "Lead Accepted", "")});
+  revenue_bytes = projection_->runner()->Get(ShardId(0), LeadRevenueKey(key));
+  ASSERT_THAT(revenue_bytes.status(), IsOk());
+  ASSERT_TRUE(revenue_bytes->has_value());
+  ASSERT_TRUE(entry.ParseFromString(**revenue_bytes));
+  EXPECT_EQ(entry.stage(), "sal");
+  EXPECT_EQ(entry.stage_entered_ms(), Get("u-1").lifecycle().entered_at_ms());
+}
+
+// While the rules are out of force (their calendar is not the one in
+// force) the lead moves on without the revenue engine; the "r/" copy of its
+// stage follows anyway, so the pending warning of the stage it left, fired
+// from the entry when the rules are back, finds the clock cancelled.
+TEST_F(RevenueFoldTest, TimerFiredFromTheEntrySeesAStageTheEngineMissed) {
+  MqlLead();
+  v1::Definition elsewhere = Load("business_calendar.json");
+  elsewhere.mutable_business_calendar()->set_id("elsewhere");
+  PublishToShards(elsewhere, 1);
+  clock_.SetMs(kT0 + kDay + 10 * kHour);  // Friday 11:00 Berlin, before the warning
+  Ingest({Fact("f1", "u-1", "Lead Accepted", "")});
+  ASSERT_EQ(Get("u-1").lifecycle().current_stage(), "sal");
+  ASSERT_EQ(Clock(Get("u-1"), "mql_accept")->status(), v1::SlaClock::OPEN);  // not synced
+  v1::Definition back = Load("business_calendar.json");
+  back.mutable_business_calendar()->set_version(2);
+  PublishToShards(back, 1);
+  clock_.SetMs(kT0 + kDay + 15 * kHour);  // past the warning (15:00 Berlin), before the breach
+  Tick(0);
+  EXPECT_TRUE(OfType(Outbox(), "sla_warning").empty());
+  const v1::SlaClock* clock = Clock(Get("u-1"), "mql_accept");
+  ASSERT_NE(clock, nullptr);
+  EXPECT_EQ(clock->status(), v1::SlaClock::CANCELLED);
+}
+
+// Revenue timers fired from the "r/" entry alone leave exactly the state
+// that firing them on the whole lead leaves, whatever the chunk boundaries.
+TEST_F(LeadFoldTest, RevenueTimersFiredFromTheEntryGiveTheStateOfTheWholeLead) {
+  RealisticWorkload(2);
+  ASSERT_FALSE(HasFailure());
+  clock_.AdvanceMs(40 * kDay);  // every SLA, stall and stale timer is due
+  for (ShardId shard : log_->Shards()) ASSERT_THAT(log_->AppendClockTick(shard).status(), IsOk());
+  LeadFold from_entry;
+  LeadFold whole_lead(LeadFoldOptions{.revenue_timers_from_entry = false});
+  ProjectionRunnerOptions small_chunks;
+  small_chunks.records_per_commit = 7;
+  small_chunks.sync_per_commit = false;
+  small_chunks.family_version = 101;
+  ProjectionRunnerOptions large_chunks;
+  large_chunks.sync_per_commit = false;
+  large_chunks.family_version = 102;
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> a =
+      ProjectionRunner::Create(log_.get(), &from_entry, small_chunks);
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> b =
+      ProjectionRunner::Create(log_.get(), &whole_lead, large_chunks);
+  ASSERT_THAT(a.status(), IsOk());
+  ASSERT_THAT(b.status(), IsOk());
+  for (ShardId shard : log_->Shards()) {
+    ASSERT_THAT((*a)->CatchUp(shard).status(), IsOk());
+    ASSERT_THAT((*b)->CatchUp(shard).status(), IsOk());
+    absl::StatusOr<std::string> digest_a = (*a)->StateDigest(shard);
+    absl::StatusOr<std::string> digest_b = (*b)->StateDigest(shard);
+    ASSERT_THAT(digest_a.status(), IsOk());
+    ASSERT_THAT(digest_b.status(), IsOk());
+    EXPECT_EQ(*digest_a, *digest_b) << "shard " << shard.value();
+  }
+  EXPECT_GT(from_entry.revenue_timers_fired_from_entry(), 0u);  // 13 in this workload
+  EXPECT_EQ(whole_lead.revenue_timers_fired_from_entry(), 0u);
+}
+
 TEST_F(LeadFoldTest, RebuildOfARealisticWorkloadIsIdenticalAndSwitches) {
   // The demo's workload with the example definitions, ingested in pieces
   // with restarts in between, then rebuilt from sequence 0.
-  for (const char* example :
-       {"scoring_model.json", "lifecycle_model.json", "owner_routing.json",
-        "flows/welcome_series.json", "flows/early_stage_stream.json",
-        "flows/late_stage_stream.json", "flows/webinar_follow_up.json", "flows/governance.json",
-        "business_calendar.json", "revenue_rules.json"}) {
-    PublishToShards(Load(example), 4);
-  }
-  std::vector<std::string> lines;
-  WorkloadOptions options;
-  options.events = 3000;
-  options.leads = 300;
-  absl::StatusOr<std::unique_ptr<Workload>> workload = Workload::Create(options);
-  ASSERT_THAT(workload.status(), IsOk());
-  v1::Event event;
-  while ((*workload)->Next(&event)) lines.push_back(EncodeSegmentJson(event));
-  for (size_t begin = 0; begin < lines.size(); begin += 700) {
-    std::string chunk;
-    for (size_t i = begin; i < std::min(lines.size(), begin + 700); ++i) {
-      absl::StrAppend(&chunk, lines[i], "\n");
-    }
-    FileIngestOptions ingest;
-    ingest.partitions = 4;
-    std::istringstream in(chunk);
-    ASSERT_THAT(IngestLines(in, ingest, log_.get()).status(), IsOk());
-    clock_.AdvanceMs(3 * 3600 * 1000);
-    ASSERT_THAT(projection_->CatchUpAll(), IsOk());
-    Reopen();
-  }
+  const std::vector<std::string> lines = RealisticWorkload(4);
+  ASSERT_FALSE(HasFailure());
   const uint32_t before = projection_->active_version();
   absl::StatusOr<RebuildReport> report = projection_->Rebuild();
   ASSERT_THAT(report.status(), IsOk());

@@ -67,6 +67,7 @@ absl::StatusOr<LeadProjection::CurrentLead> LeadProjection::ReadLead(
       return absl::DataLossError(absl::StrCat("lead projection: undecodable lead \"", lead_key,
                                               "\" in shard ", shard.value()));
     }
+    RETURN_IF_ERROR(MergeStoredRevenue(*active, shard, &*lead.state));
     return lead;
   }
   ASSIGN_OR_RETURN(std::optional<FoundLead> survivor, FindLead(*active, {shard}, lead_key));

@@ -4,12 +4,28 @@
 // same chunk as the lead state (projections/revenue/README.md "Wiring").
 //
 // State keys (fold keys, see lead_fold.h):
+//   "r/<lead key>"   v1::LeadRevenueEntry: the lead's RevenueLeadState and a
+//                    copy of the lead fields the engine reads (owner, stage,
+//                    stage entry time) as of the lead's last write
 //   "d/f/revenue_rules", "d/f/business_calendar"   DefinitionRecord in force
 //   "t/..."          timers "rev/<kind>/..." (RevenueTimerId), payload the lead key
 //   "rs/<counter>"   BE64 two's-complement report counter (per shard), named
 //                    as RevenueEffects::counters
 //   "rm/<metric>"    the latest kRevenueSamplesKept samples of a metric, each
 //                    BE64 value_ms, oldest first (bounded)
+//
+// Design note: a tick may fire tens of thousands of revenue timers
+// (bench/tick_bench). Most of them (SLA warnings, stale reminders, re-contact
+// notices) change only the revenue state and write an action, so a timer of
+// a lead that is not decoded in the chunk fires from its "r/" entry alone
+// (FireRevenueTimerFromEntry): the engine sees a LeadState holding just the
+// lead key and the entry's copy of the owner, stage and stage entry time.
+// Every write of a lead refreshes that copy (ChunkLeads::Flush), and the
+// engine reads nothing else of the lead unless it asks for a score change;
+// when the effects change the lead (stage, score, enrollment, owner) the
+// call is discarded and made again on the whole lead. So the state is the
+// same either way, whatever the chunk boundaries (rebuild-equality), and
+// lead_fold_test folds a workload both ways and compares digests.
 #include <algorithm>
 #include <utility>
 
@@ -118,27 +134,57 @@ absl::Status LeadFold::ReassignToQueue(const v1::LogRecord& record, ProjectionTx
   return absl::OkStatus();  // no such queue in the routing in force
 }
 
+absl::Status LeadFold::ApplyRevenueOutputs(ShardId shard, const v1::LogRecord& record,
+                                           ProjectionTxn& txn, TimerIndex& timers,
+                                           const std::string& lead_key,
+                                           const RevenueEffects& effects) {
+  for (const auto& [id, due] : effects.timers) {
+    if (due.has_value()) {
+      RETURN_IF_ERROR(ScheduleTimer(txn, timers, *due, id, lead_key));
+    } else {
+      RETURN_IF_ERROR(timers.Cancel(id).status());
+    }
+  }
+  for (const v1::RevenueAction& a : effects.actions) {
+    v1::Action action;
+    action.set_sequence(record.sequence());
+    action.set_log_time_ms(record.log_time_ms());
+    action.set_lead_key(lead_key);
+    action.set_type(a.type());
+    *action.mutable_revenue() = a;
+    RETURN_IF_ERROR(Emit(txn, shard, std::move(action)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LeadFold::ApplyRevenueReports(ProjectionTxn& txn, const RevenueEffects& effects) {
+  for (const auto& [counter, delta] : effects.counters) {
+    if (delta == 0) continue;
+    const std::string key = RevenueCounterKey(counter);
+    ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(key));
+    const int64_t value = (old.has_value() ? DecodeRevenueCounter(*old) : 0) + delta;
+    txn.Put(key, BigEndian64(static_cast<uint64_t>(value)));
+  }
+  for (const RevenueSample& sample : effects.samples) {
+    const std::string key = RevenueSamplesKey(sample.metric);
+    ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(key));
+    std::string value = old.value_or("");
+    value += BigEndian64(static_cast<uint64_t>(sample.value_ms));
+    if (value.size() > 8 * kRevenueSamplesKept) {
+      value.erase(0, value.size() - 8 * kRevenueSamplesKept);  // oldest first
+    }
+    txn.Put(key, std::move(value));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status LeadFold::ApplyRevenueEffects(ShardId shard, const v1::LogRecord& record,
                                            ProjectionTxn& txn, TimerIndex& timers,
                                            const RevenueEngine& engine, const RevenueContext& ctx,
-                                           RevenueEffects effects, v1::LeadState* lead) {
+                                           RevenueEffects effects, v1::RevenueLeadState* state,
+                                           v1::LeadState* lead) {
   for (int round = 0;; ++round) {
-    for (const auto& [id, due] : effects.timers) {
-      if (due.has_value()) {
-        RETURN_IF_ERROR(ScheduleTimer(txn, timers, *due, id, lead->lead_key()));
-      } else {
-        RETURN_IF_ERROR(timers.Cancel(id).status());
-      }
-    }
-    for (const v1::RevenueAction& a : effects.actions) {
-      v1::Action action;
-      action.set_sequence(record.sequence());
-      action.set_log_time_ms(record.log_time_ms());
-      action.set_lead_key(lead->lead_key());
-      action.set_type(a.type());
-      *action.mutable_revenue() = a;
-      RETURN_IF_ERROR(Emit(txn, shard, std::move(action)));
-    }
+    RETURN_IF_ERROR(ApplyRevenueOutputs(shard, record, txn, timers, lead->lead_key(), effects));
     bool changed = false;
     if (effects.stage_change.has_value()) {
       ASSIGN_OR_RETURN(const Lifecycle* lifecycle, LifecycleInForce(txn));
@@ -163,26 +209,10 @@ absl::Status LeadFold::ApplyRevenueEffects(ShardId shard, const v1::LogRecord& r
                                       absl::StrCat("revenue:", effects.reassign->sla_id), lead));
       changed = changed || lead->owner_id() != owner_before;
     }
-    for (const auto& [counter, delta] : effects.counters) {
-      if (delta == 0) continue;
-      const std::string key = RevenueCounterKey(counter);
-      ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(key));
-      const int64_t value = (old.has_value() ? DecodeRevenueCounter(*old) : 0) + delta;
-      txn.Put(key, BigEndian64(static_cast<uint64_t>(value)));
-    }
-    for (const RevenueSample& sample : effects.samples) {
-      const std::string key = RevenueSamplesKey(sample.metric);
-      ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(key));
-      std::string value = old.value_or("");
-      value += BigEndian64(static_cast<uint64_t>(sample.value_ms));
-      if (value.size() > 8 * kRevenueSamplesKept) {
-        value.erase(0, value.size() - 8 * kRevenueSamplesKept);  // oldest first
-      }
-      txn.Put(key, std::move(value));
-    }
+    RETURN_IF_ERROR(ApplyRevenueReports(txn, effects));
     if (!changed || round >= kRevenueFollowUpsMax) return absl::OkStatus();
     effects = RevenueEffects();
-    RETURN_IF_ERROR(engine.OnLeadChanged(ctx, *lead, lead->mutable_revenue(), &effects));
+    RETURN_IF_ERROR(engine.OnLeadChanged(ctx, *lead, state, &effects));
   }
 }
 
@@ -203,10 +233,12 @@ absl::Status LeadFold::RunRevenue(ShardId shard, const v1::LogRecord& record, Pr
   RevenueContext ctx;
   ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueCallFor(record, txn, &ctx));
   if (engine == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(v1::RevenueLeadState * state, RevenueStateOf(txn, *lead));
   RevenueEffects effects;
-  RETURN_IF_ERROR(engine->OnRecord(ctx, *lead, lead->mutable_revenue(), &effects));
+  RETURN_IF_ERROR(engine->OnRecord(ctx, *lead, state, &effects));
   TimerIndex timers(txn);
-  return ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx, std::move(effects), lead);
+  return ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx, std::move(effects), state,
+                             lead);
 }
 
 absl::Status LeadFold::SyncRevenue(ShardId shard, const v1::LogRecord& record,
@@ -214,9 +246,11 @@ absl::Status LeadFold::SyncRevenue(ShardId shard, const v1::LogRecord& record,
   RevenueContext ctx;
   ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueCallFor(record, txn, &ctx));
   if (engine == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(v1::RevenueLeadState * state, RevenueStateOf(txn, *lead));
   RevenueEffects effects;
-  RETURN_IF_ERROR(engine->OnLeadChanged(ctx, *lead, lead->mutable_revenue(), &effects));
-  return ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx, std::move(effects), lead);
+  RETURN_IF_ERROR(engine->OnLeadChanged(ctx, *lead, state, &effects));
+  return ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx, std::move(effects), state,
+                             lead);
 }
 
 absl::Status LeadFold::FireRevenueTimer(ShardId shard, const v1::LogRecord& record,
@@ -227,29 +261,68 @@ absl::Status LeadFold::FireRevenueTimer(ShardId shard, const v1::LogRecord& reco
   RevenueContext ctx;
   ASSIGN_OR_RETURN(const RevenueEngine* engine, RevenueCallFor(record, txn, &ctx));
   if (engine == nullptr) return absl::OkStatus();  // rules withdrawn: nothing fires
+  parsed->due_ms = timer.due_ms;
+  if (options_.revenue_timers_from_entry) {
+    ASSIGN_OR_RETURN(bool fired, FireRevenueTimerFromEntry(shard, record, txn, timers, *engine,
+                                                           ctx, *parsed, timer.payload));
+    if (fired) return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(v1::LeadState * lead, LoadLead(txn, timer.payload));
   if (lead == nullptr) return absl::OkStatus();  // merged away
-  parsed->due_ms = timer.due_ms;
+  ASSIGN_OR_RETURN(v1::RevenueLeadState * state, RevenueStateOf(txn, *lead));
   RevenueEffects effects;
-  RETURN_IF_ERROR(engine->OnTimer(ctx, *parsed, *lead, lead->mutable_revenue(), &effects));
-  RETURN_IF_ERROR(
-      ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx, std::move(effects), lead));
+  RETURN_IF_ERROR(engine->OnTimer(ctx, *parsed, *lead, state, &effects));
+  RETURN_IF_ERROR(ApplyRevenueEffects(shard, record, txn, timers, *engine, ctx,
+                                      std::move(effects), state, lead));
   MarkDirty(txn, lead->lead_key());
   return absl::OkStatus();
 }
 
-absl::Status LeadFold::CancelRevenueTimers(ProjectionTxn& txn, const v1::LeadState& absorbed) {
+absl::StatusOr<bool> LeadFold::FireRevenueTimerFromEntry(
+    ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn, TimerIndex& timers,
+    const RevenueEngine& engine, const RevenueContext& ctx, const RevenueTimer& timer,
+    const std::string& lead_key) {
+  // A lead decoded in this chunk may have changed since its entry was
+  // written: use it (it costs nothing more now).
+  if (LeadLoaded(txn, lead_key)) return false;
+  ASSIGN_OR_RETURN(v1::LeadRevenueEntry * entry, LoadRevenue(txn, lead_key));
+  if (entry == nullptr) return false;  // the whole lead decides (absent: merged away)
+  // Everything of the lead the engine reads except the score (read only to
+  // request a score change, which goes to the whole lead below): the
+  // entry's copy equals the lead's (ChunkLeads::Flush keeps it so).
+  v1::LeadState lead;
+  lead.set_lead_key(lead_key);
+  lead.set_owner_id(entry->owner_id());
+  lead.mutable_lifecycle()->set_current_stage(entry->stage());
+  lead.mutable_lifecycle()->set_entered_at_ms(entry->stage_entered_ms());
+  v1::RevenueLeadState state = entry->state();
+  RevenueEffects effects;
+  RETURN_IF_ERROR(engine.OnTimer(ctx, timer, lead, &state, &effects));
+  if (effects.stage_change.has_value() || effects.score_change.has_value() ||
+      !effects.enroll_flow_id.empty() || effects.reassign.has_value()) {
+    return false;  // the effects change the lead: made again on the whole lead
+  }
+  entry->mutable_state()->Swap(&state);
+  RETURN_IF_ERROR(ApplyRevenueOutputs(shard, record, txn, timers, lead_key, effects));
+  RETURN_IF_ERROR(ApplyRevenueReports(txn, effects));
+  MarkRevenueDirty(txn, lead_key);
+  revenue_timers_from_entry_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+absl::Status LeadFold::CancelRevenueTimers(ProjectionTxn& txn, const std::string& key) {
   TimerIndex timers(txn);
-  const std::string& key = absorbed.lead_key();
   for (RevenueTimerKind kind :
        {RevenueTimerKind::kStall, RevenueTimerKind::kStale, RevenueTimerKind::kRecontact}) {
     RETURN_IF_ERROR(timers.Cancel(RevenueTimerId(kind, key)).status());
   }
-  for (const v1::SlaClock& clock : absorbed.revenue().sla_clocks()) {
+  ASSIGN_OR_RETURN(v1::LeadRevenueEntry * entry, LoadRevenue(txn, key));
+  if (entry == nullptr) return absl::OkStatus();
+  for (const v1::SlaClock& clock : entry->state().sla_clocks()) {
     RETURN_IF_ERROR(
         timers.Cancel(RevenueTimerId(RevenueTimerKind::kSla, key, clock.sla_id())).status());
   }
-  return absl::OkStatus();
+  return absl::OkStatus();  // the entry goes with the lead (DeleteLead)
 }
 
 }  // namespace leadlog

@@ -186,7 +186,12 @@ class RevenueEngine {
   absl::Status OnRecord(const RevenueContext& ctx, const v1::LeadState& lead,
                         v1::RevenueLeadState* state, RevenueEffects* effects) const;
 
-  // A revenue timer fell due (timer.due_ms <= ctx.now_ms).
+  // A revenue timer fell due (timer.due_ms <= ctx.now_ms). Of `lead` it
+  // reads only lead_key, owner_id, lifecycle.current_stage and
+  // lifecycle.entered_at_ms, and the score only to set score_change: the
+  // lead projection fires most timers on a LeadState holding just those
+  // (projections/lead/lead_revenue.cc); reading another field here needs a
+  // change there.
   absl::Status OnTimer(const RevenueContext& ctx, const RevenueTimer& timer,
                        const v1::LeadState& lead, v1::RevenueLeadState* state,
                        RevenueEffects* effects) const;
