@@ -186,13 +186,13 @@ TEST(Decode, UnicodeAndEscapesSurviveIntoTheEvent) {
 TEST(DecodeErrors, UnknownCallType) {
   ExpectError(J("{'type':'screen','messageId':'m','userId':'u'}"), kInvalid, "type",
               "type: unknown call type \"screen\"; expected one of track, identify, page, alias, "
-              "group, definition");
+              "group, definition, erasure");
 }
 
 TEST(DecodeErrors, MissingType) {
   ExpectError(J("{'messageId':'m','userId':'u'}"), kInvalid, "type",
               "type: required; expected one of track, identify, page, alias, group, "
-              "definition");
+              "definition, erasure");
 }
 
 TEST(DecodeErrors, TypeNotAString) {
@@ -628,7 +628,7 @@ TEST(DecodeProtobuf, FailingValidationNamesTheField) {
   sample.set_type(static_cast<v1::CallType>(42));
   ExpectError(sample.SerializeAsString(), kInvalid, "type",
               "type: unknown call type 42; expected one of track, identify, page, alias, group, "
-              "definition");
+              "definition, erasure");
 }
 
 TEST(DecodeProtobuf, InvalidProtobuf) {
@@ -707,7 +707,7 @@ TEST(ValidateEvent, RejectsMissingType) {
   EXPECT_THAT(ValidateEvent(&e),
               StatusIs(kInvalid,
                        "type: required; expected one of track, identify, page, alias, "
-                       "group, definition"));
+                       "group, definition, erasure"));
 }
 
 // ---------------------------------------------------------------- definition events
