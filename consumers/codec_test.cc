@@ -933,3 +933,61 @@ TEST(ErrorField, ReadsThePayload) {
 
 }  // namespace
 }  // namespace leadlog
+
+namespace leadlog {
+namespace {
+
+v1::Event ErasureEvent(const std::string& request_id, const std::string& reason) {
+  v1::Event e;
+  e.set_type(v1::CALL_TYPE_ERASURE);
+  e.set_event_id("erasure:" + request_id);
+  e.mutable_erasure()->add_lead_keys("a:anon-1");
+  e.mutable_erasure()->add_lead_keys("u:u-1");
+  e.mutable_erasure()->set_request_id(request_id);
+  e.mutable_erasure()->set_reason(reason);
+  return e;
+}
+
+TEST(ValidateEvent, ErasureEventAtItsLimitsIsValid) {
+  v1::Event e = ErasureEvent(std::string(kErasureRequestIdBytesMax, 'r'),
+                             std::string(kErasureReasonBytesMax, 'x'));
+  EXPECT_OK(ValidateEvent(&e));
+  // Through the decoder too (protobuf form), with its lead keys intact.
+  v1::Event decoded;
+  EXPECT_OK(DecodeEvent(e.SerializeAsString(), ContentType::kProtobuf, &decoded));
+  EXPECT_EQ(decoded.erasure().lead_keys_size(), 2);
+}
+
+TEST(ValidateEvent, BadErasureEventsNameTheField) {
+  const auto kInvalidArgument = absl::StatusCode::kInvalidArgument;
+  v1::Event e = ErasureEvent(std::string(kErasureRequestIdBytesMax + 1, 'r'), "why");
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, HasSubstr("erasure.request_id")));
+  e = ErasureEvent("r", std::string(kErasureReasonBytesMax + 1, 'x'));
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, HasSubstr("erasure.reason")));
+  e = ErasureEvent("r", "");
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, "erasure.reason: required"));
+  e = ErasureEvent("r", "why");
+  e.mutable_erasure()->clear_lead_keys();
+  EXPECT_THAT(ValidateEvent(&e),
+              StatusIs(kInvalidArgument, "erasure.lead_keys: at least one required"));
+  e = ErasureEvent("r", "why");
+  e.mutable_erasure()->add_lead_keys("jane@example.com");
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, HasSubstr("erasure.lead_keys: expected")));
+  e = ErasureEvent("r", "why");
+  e.set_event_id("erasure:other");
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, HasSubstr("messageId: an erasure")));
+  e = ErasureEvent("r", "why");
+  e.set_user_id("u-1");
+  EXPECT_THAT(ValidateEvent(&e),
+              StatusIs(kInvalidArgument, "userId: not allowed on an erasure event"));
+  e = ErasureEvent("r", "why");
+  e.clear_erasure();
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, HasSubstr("erasure: required")));
+  v1::Event track = SampleEvent();
+  track.mutable_erasure()->set_reason("x");
+  EXPECT_THAT(ValidateEvent(&track),
+              StatusIs(kInvalidArgument, HasSubstr("erasure: set on an event that is not")));
+}
+
+}  // namespace
+}  // namespace leadlog

@@ -248,9 +248,9 @@ absl::Status CheckDefinitionShape(const v1::Definition& definition) {
 }
 
 // The fields of an event about a lead, which a definition or erasure event
-// (`what`) leaves empty.
-absl::Status CheckNoLeadFields(const v1::Event& event, absl::string_view what = "definition") {
-  const std::string why = absl::StrCat("not allowed on a ", what, " event");
+// (`what`: "a definition", "an erasure") leaves empty.
+absl::Status CheckNoLeadFields(const v1::Event& event, absl::string_view what = "a definition") {
+  const std::string why = absl::StrCat("not allowed on ", what, " event");
   for (const EventStringField& field : kEventStrings) {
     if (field.path != "messageId" && !(event.*field.field)().empty()) {
       return Invalid(field.path, why);
@@ -266,7 +266,7 @@ absl::Status CheckNoLeadFields(const v1::Event& event, absl::string_view what = 
 absl::Status ValidateErasureEvent(const v1::Event& event) {
   if (event.event_id().empty()) return Invalid("messageId", "required");
   RETURN_IF_ERROR(CheckLength("messageId", event.event_id(), kIdBytesMax));
-  RETURN_IF_ERROR(CheckNoLeadFields(event, "erasure"));
+  RETURN_IF_ERROR(CheckNoLeadFields(event, "an erasure"));
   if (event.has_definition()) return Invalid("definition", "not allowed on an erasure event");
   RETURN_IF_ERROR(ValidateTimestamps(event));
   if (!event.has_erasure()) {

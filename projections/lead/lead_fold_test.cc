@@ -15,6 +15,7 @@
 #include "consumers/workload.h"
 #include "engine/clock.h"
 #include "engine/event_log.h"
+#include "engine/limits.h"
 #include "engine/outbox.h"
 #include "engine/testing/status_matchers.h"
 #include "engine/testing/temp_dir.h"
@@ -910,6 +911,24 @@ TEST_F(LeadFoldTest, ErasureRedactsTheLeadAndARebuildOfTheRewrittenLogIsIdentica
   ASSERT_THAT(report.status(), IsOk());
   EXPECT_TRUE(report->identical);
   for (const RebuildReport::Shard& s : report->shards) EXPECT_EQ(s.new_digest, s.old_digest);
+}
+
+TEST_F(LeadFoldTest, ALeadKeepsItsLatestErasuresUpToTheLimit) {
+  Ingest({PersonalIdentify("e1", "anon-1", "u-1", "Jane Erasable")});
+  for (int i = 0; i <= kLeadErasuresMax; ++i) {
+    PublishEventToShards(ErasureOf({"u:u-1"}, absl::StrCat("req-", i)), 1);
+    ASSERT_THAT(projection_->CatchUpAll(), IsOk());
+    EXPECT_EQ(Get("u-1").erasures_size(), std::min(i + 1, kLeadErasuresMax));
+  }
+  const v1::LeadState lead = Get("u-1");
+  EXPECT_EQ(lead.erasures(0).request_id(), "req-1");  // the oldest dropped
+  EXPECT_EQ(lead.erasures(kLeadErasuresMax - 1).request_id(),
+            absl::StrCat("req-", kLeadErasuresMax));
+  // An erasure of an unknown lead changes no lead.
+  PublishEventToShards(ErasureOf({"u:nobody"}, "req-x"), 1);
+  ASSERT_THAT(projection_->CatchUpAll(), IsOk());
+  EXPECT_EQ(Get("u-1").erasures_size(), kLeadErasuresMax);
+  EXPECT_FALSE(Exists("nobody"));
 }
 
 TEST_F(LeadFoldTest, RebuildOfARealisticWorkloadIsIdenticalAndSwitches) {
