@@ -215,16 +215,19 @@ absl::Status EventLogImpl::PurgeErased(ShardId shard) {
   RETURN_IF_ERROR(CheckWritable());
   RETURN_IF_ERROR(CheckShard(shard, ""));
   const internal::Families& fixed = store_->families();
-  std::vector<rocksdb::ColumnFamilyHandle*> families = {fixed.log, fixed.by_lead, fixed.dedup,
-                                                        fixed.meta, fixed.dead_letters};
+  // Where an erasure replaces values: the log, dead letters and projection
+  // state. by_lead, dedup and meta hold ids and positions only.
+  std::vector<rocksdb::ColumnFamilyHandle*> rewritten = {fixed.log, fixed.dead_letters};
   for (const std::string& name : store_->ExtraFamilyNames()) {
-    if (rocksdb::ColumnFamilyHandle* family = store_->ExtraFamily(name)) families.push_back(family);
+    if (rocksdb::ColumnFamilyHandle* family = store_->ExtraFamily(name)) rewritten.push_back(family);
   }
-  // Every family at once: the WAL files holding the replaced bytes are
+  // Every family is flushed: the WAL files holding the replaced bytes are
   // released only when no family's memtable still needs them.
+  std::vector<rocksdb::ColumnFamilyHandle*> all = rewritten;
+  all.insert(all.end(), {fixed.by_lead, fixed.dedup, fixed.meta});
   rocksdb::FlushOptions flush;
   flush.wait = true;
-  RETURN_IF_ERROR(store_->FromRocks(store_->db()->Flush(flush, families), "flush for erasure"));
+  RETURN_IF_ERROR(store_->FromRocks(store_->db()->Flush(flush, all), "flush for erasure"));
   std::string lower;
   internal::EncodeShardPrefix(shard, &lower);
   const std::string upper = internal::PrefixSuccessor(lower);
@@ -232,7 +235,7 @@ absl::Status EventLogImpl::PurgeErased(ShardId shard) {
   const rocksdb::Slice end(upper);
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  for (rocksdb::ColumnFamilyHandle* family : families) {
+  for (rocksdb::ColumnFamilyHandle* family : rewritten) {
     RETURN_IF_ERROR(store_->FromRocks(store_->db()->CompactRange(compact, family, &begin, &end),
                                       "compact for erasure"));
   }

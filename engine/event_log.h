@@ -190,7 +190,8 @@ class EventLog {
 
   // After an erasure: flushes every column family's memtable (so the WAL
   // holding the old bytes is released) and compacts `shard`'s key range in
-  // every family to the bottommost level, so no SST or WAL file keeps the
+  // the families an erasure rewrites (log, dead letters, projection
+  // families) to the bottommost level, so no SST or WAL file keeps the
   // bytes the erasure replaced. Slow (rewrites the shard's files); called
   // once per erasure, after the projections have applied it.
   virtual absl::Status PurgeErased(ShardId shard) = 0;
