@@ -186,13 +186,13 @@ TEST(Decode, UnicodeAndEscapesSurviveIntoTheEvent) {
 TEST(DecodeErrors, UnknownCallType) {
   ExpectError(J("{'type':'screen','messageId':'m','userId':'u'}"), kInvalid, "type",
               "type: unknown call type \"screen\"; expected one of track, identify, page, alias, "
-              "group, definition");
+              "group, definition, erasure");
 }
 
 TEST(DecodeErrors, MissingType) {
   ExpectError(J("{'messageId':'m','userId':'u'}"), kInvalid, "type",
               "type: required; expected one of track, identify, page, alias, group, "
-              "definition");
+              "definition, erasure");
 }
 
 TEST(DecodeErrors, TypeNotAString) {
@@ -628,7 +628,7 @@ TEST(DecodeProtobuf, FailingValidationNamesTheField) {
   sample.set_type(static_cast<v1::CallType>(42));
   ExpectError(sample.SerializeAsString(), kInvalid, "type",
               "type: unknown call type 42; expected one of track, identify, page, alias, group, "
-              "definition");
+              "definition, erasure");
 }
 
 TEST(DecodeProtobuf, InvalidProtobuf) {
@@ -707,7 +707,7 @@ TEST(ValidateEvent, RejectsMissingType) {
   EXPECT_THAT(ValidateEvent(&e),
               StatusIs(kInvalid,
                        "type: required; expected one of track, identify, page, alias, "
-                       "group, definition"));
+                       "group, definition, erasure"));
 }
 
 // ---------------------------------------------------------------- definition events
@@ -929,6 +929,64 @@ TEST(ErrorField, ReadsThePayload) {
   EXPECT_EQ(ErrorField(absl::OkStatus()), "");
   EXPECT_EQ(ErrorField(absl::InvalidArgumentError("userId: x")), "")
       << "the path comes from the payload, not the message";
+}
+
+}  // namespace
+}  // namespace leadlog
+
+namespace leadlog {
+namespace {
+
+v1::Event ErasureEvent(const std::string& request_id, const std::string& reason) {
+  v1::Event e;
+  e.set_type(v1::CALL_TYPE_ERASURE);
+  e.set_event_id("erasure:" + request_id);
+  e.mutable_erasure()->add_lead_keys("a:anon-1");
+  e.mutable_erasure()->add_lead_keys("u:u-1");
+  e.mutable_erasure()->set_request_id(request_id);
+  e.mutable_erasure()->set_reason(reason);
+  return e;
+}
+
+TEST(ValidateEvent, ErasureEventAtItsLimitsIsValid) {
+  v1::Event e = ErasureEvent(std::string(kErasureRequestIdBytesMax, 'r'),
+                             std::string(kErasureReasonBytesMax, 'x'));
+  EXPECT_OK(ValidateEvent(&e));
+  // Through the decoder too (protobuf form), with its lead keys intact.
+  v1::Event decoded;
+  EXPECT_OK(DecodeEvent(e.SerializeAsString(), ContentType::kProtobuf, &decoded));
+  EXPECT_EQ(decoded.erasure().lead_keys_size(), 2);
+}
+
+TEST(ValidateEvent, BadErasureEventsNameTheField) {
+  const auto kInvalidArgument = absl::StatusCode::kInvalidArgument;
+  v1::Event e = ErasureEvent(std::string(kErasureRequestIdBytesMax + 1, 'r'), "why");
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, HasSubstr("erasure.request_id")));
+  e = ErasureEvent("r", std::string(kErasureReasonBytesMax + 1, 'x'));
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, HasSubstr("erasure.reason")));
+  e = ErasureEvent("r", "");
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, "erasure.reason: required"));
+  e = ErasureEvent("r", "why");
+  e.mutable_erasure()->clear_lead_keys();
+  EXPECT_THAT(ValidateEvent(&e),
+              StatusIs(kInvalidArgument, "erasure.lead_keys: at least one required"));
+  e = ErasureEvent("r", "why");
+  e.mutable_erasure()->add_lead_keys("jane@example.com");
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, HasSubstr("erasure.lead_keys: expected")));
+  e = ErasureEvent("r", "why");
+  e.set_event_id("erasure:other");
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, HasSubstr("messageId: an erasure")));
+  e = ErasureEvent("r", "why");
+  e.set_user_id("u-1");
+  EXPECT_THAT(ValidateEvent(&e),
+              StatusIs(kInvalidArgument, "userId: not allowed on an erasure event"));
+  e = ErasureEvent("r", "why");
+  e.clear_erasure();
+  EXPECT_THAT(ValidateEvent(&e), StatusIs(kInvalidArgument, HasSubstr("erasure: required")));
+  v1::Event track = SampleEvent();
+  track.mutable_erasure()->set_reason("x");
+  EXPECT_THAT(ValidateEvent(&track),
+              StatusIs(kInvalidArgument, HasSubstr("erasure: set on an event that is not")));
 }
 
 }  // namespace

@@ -41,6 +41,9 @@ void BatchBuilder::Add(const RawMessage& message) {
     pending.shard = shard;
     pending.event_id = event.event_id();
     pending.lead_keys = LeadKeysOf(event);
+    for (const std::string& key : event.erasure().lead_keys()) {
+      pending.erase_lead_keys.push_back(LeadKey::FromEncoded(key));
+    }
     pending.event_bytes = event.SerializeAsString();
     pending.source = std::move(source);
     bytes_ += pending.event_bytes.size() + pending.event_id.size() + 128;

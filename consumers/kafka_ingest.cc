@@ -138,6 +138,7 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
   // Partition -> monotonic ms of its last message or tick (poll thread).
   absl::flat_hash_map<int32_t, int64_t> last_activity_ms_;
 
+  std::atomic<uint64_t> erasures_{0}, records_rewritten_{0}, dead_letters_erased_{0};
   std::atomic<uint64_t> messages_{0}, appended_{0}, duplicates_{0}, dead_letters_{0},
       batches_{0}, pauses_{0}, rebalances_{0}, dropped_on_loss_{0}, clock_ticks_{0},
       after_append_errors_{0};
@@ -341,6 +342,9 @@ void KafkaIngest::Impl::WriterLoop() {
     appended_ += result->appended;
     duplicates_ += result->duplicates;
     dead_letters_ += result->dead_letters;
+    erasures_ += result->erasures;
+    records_rewritten_ += result->records_rewritten;
+    dead_letters_erased_ += result->dead_letters_erased;
     batches_ += item->batch.empty() ? 0 : 1;
     CommitAdvisory(item->batch);
     queue_.Done(item->bytes);
@@ -468,6 +472,9 @@ IngestCounters KafkaIngest::Impl::counters() const {
   c.appended = appended_.load();
   c.duplicates = duplicates_.load();
   c.dead_letters = dead_letters_.load();
+  c.erasures = erasures_.load();
+  c.records_rewritten = records_rewritten_.load();
+  c.dead_letters_erased = dead_letters_erased_.load();
   c.batches = batches_.load();
   c.pauses = pauses_.load();
   c.rebalances = rebalances_.load();

@@ -49,6 +49,9 @@ struct IngestCounters {
   uint64_t appended = 0;        // log records appended
   uint64_t duplicates = 0;      // events skipped as duplicates
   uint64_t dead_letters = 0;    // dead-letter records stored
+  uint64_t erasures = 0;             // erasure records appended (engine/redaction.h)
+  uint64_t records_rewritten = 0;    // earlier records they rewrote redacted
+  uint64_t dead_letters_erased = 0;  // dead letters whose raw bytes they cleared
   uint64_t batches = 0;         // batches appended
   uint64_t pauses = 0;          // times the partitions were paused (backpressure)
   uint64_t rebalances = 0;      // assignment changes handled

@@ -145,6 +145,7 @@ class EventLogImpl final : public EventLog {
   absl::Status ReadDeadLetters(
       ShardId shard,
       const std::function<absl::Status(const v1::DeadLetter&)>& visit) const override;
+  absl::Status PurgeErased(ShardId shard) override;
   absl::Status Verify(int problems_max) const override {
     return internal::VerifyLog(*store_, problems_max);
   }
@@ -208,6 +209,37 @@ absl::StatusOr<AppendResult> EventLogImpl::Append(AppendBatch& batch) {
   RETURN_IF_ERROR(writer.Commit(options_.sync_per_batch));
   Publish(writer.states());
   return writer.result();
+}
+
+absl::Status EventLogImpl::PurgeErased(ShardId shard) {
+  RETURN_IF_ERROR(CheckWritable());
+  RETURN_IF_ERROR(CheckShard(shard, ""));
+  const internal::Families& fixed = store_->families();
+  // Where an erasure replaces values: the log, dead letters and projection
+  // state. by_lead, dedup and meta hold ids and positions only.
+  std::vector<rocksdb::ColumnFamilyHandle*> rewritten = {fixed.log, fixed.dead_letters};
+  for (const std::string& name : store_->ExtraFamilyNames()) {
+    if (rocksdb::ColumnFamilyHandle* family = store_->ExtraFamily(name)) rewritten.push_back(family);
+  }
+  // Every family is flushed: the WAL files holding the replaced bytes are
+  // released only when no family's memtable still needs them.
+  std::vector<rocksdb::ColumnFamilyHandle*> all = rewritten;
+  all.insert(all.end(), {fixed.by_lead, fixed.dedup, fixed.meta});
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  RETURN_IF_ERROR(store_->FromRocks(store_->db()->Flush(flush, all), "flush for erasure"));
+  std::string lower;
+  internal::EncodeShardPrefix(shard, &lower);
+  const std::string upper = internal::PrefixSuccessor(lower);
+  const rocksdb::Slice begin(lower);
+  const rocksdb::Slice end(upper);
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (rocksdb::ColumnFamilyHandle* family : rewritten) {
+    RETURN_IF_ERROR(store_->FromRocks(store_->db()->CompactRange(compact, family, &begin, &end),
+                                      "compact for erasure"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Sequence> EventLogImpl::AppendClockTick(ShardId shard) {

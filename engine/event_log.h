@@ -77,6 +77,10 @@ struct PendingEvent {
   // A serialized leadlog.v1.Event.
   std::string event_bytes;
   v1::SourcePosition source;
+  // Non-empty only for an erasure event (CALL_TYPE_ERASURE): the lead keys
+  // whose earlier records and dead letters of this shard the append rewrites
+  // redacted, in the same WriteBatch (engine/FORMAT.md "Erasure").
+  std::vector<LeadKey> erase_lead_keys;
 };
 
 // A message that failed decoding or validation. id and log_time_ms are
@@ -112,6 +116,9 @@ struct AppendResult {
   uint64_t appended = 0;      // new log records
   uint64_t duplicates = 0;    // events skipped as already in the log or batch
   uint64_t dead_letters = 0;  // dead-letter records stored
+  uint64_t erasures = 0;             // erasure records appended
+  uint64_t records_rewritten = 0;    // earlier records rewritten redacted by them
+  uint64_t dead_letters_erased = 0;  // dead letters whose key and raw they removed
 };
 
 // Persistent per-shard counters (kept in meta, updated in each batch).
@@ -180,6 +187,14 @@ class EventLog {
   virtual absl::Status ReadDeadLetters(
       ShardId shard,
       const std::function<absl::Status(const v1::DeadLetter&)>& visit) const = 0;
+
+  // After an erasure: flushes every column family's memtable (so the WAL
+  // holding the old bytes is released) and compacts `shard`'s key range in
+  // the families an erasure rewrites (log, dead letters, projection
+  // families) to the bottommost level, so no SST or WAL file keeps the
+  // bytes the erasure replaced. Slow (rewrites the shard's files); called
+  // once per erasure, after the projections have applied it.
+  virtual absl::Status PurgeErased(ShardId shard) = 0;
 
   // Checks the whole log: gapless sequences, key/value sequence agreement,
   // every record decodes, non-decreasing log time, by_lead entries point at

@@ -145,6 +145,16 @@ inline constexpr size_t kRoutingIdBytesMax = 128;
 // Largest definition file or definition event of any kind.
 inline constexpr size_t kDefinitionBytesMax = 256 * 1024;
 
+// --- Erasure (engine/redaction.h, POST /v1/leads/{id}/erase) ---
+// Longest erasure request id (the event id is "erasure:" + it) and reason.
+inline constexpr size_t kErasureRequestIdBytesMax = 128;
+inline constexpr size_t kErasureReasonBytesMax = 1024;
+// Erasures kept in one lead's state (the oldest dropped beyond).
+inline constexpr int kLeadErasuresMax = 16;
+
+static_assert(kErasureRequestIdBytesMax + 8 <= kIdBytesMax,
+              "an erasure's event id must be a valid event id");
+
 // --- projections/lead: one lead's state ---
 // Identifiers ("a:..", "u:..") kept per lead; merges kept in its history.
 inline constexpr int kLeadIdentifiersMax = 64;

@@ -367,6 +367,7 @@ class GatedLog : public EventLog {
     return log_->Append(batch);
   }
   absl::StatusOr<Sequence> AppendClockTick(ShardId shard) override { return log_->AppendClockTick(shard); }
+  absl::Status PurgeErased(ShardId shard) override { return log_->PurgeErased(shard); }
   absl::Status ReadRange(ShardId s, Sequence f, Sequence t,
                          const std::function<absl::Status(const v1::LogRecord&)>& v) const override {
     return log_->ReadRange(s, f, t, v);

@@ -16,7 +16,7 @@ SERVE_BATCH_EVENTS=${SERVE_BATCH_EVENTS:-200}
 cleanup() {
   for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$TMP"
+  [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 
@@ -48,10 +48,12 @@ appended() {  # events appended + duplicates skipped
     awk '{print $1 + $2}'
 }
 
-start_serve() {  # N; sets SERVE
+start_serve() {  # N [EXTRA SERVE FLAGS...]; sets SERVE
+  local n=$1
+  shift
   "$BIN" serve --data-dir "$DATA" --brokers "$BROKERS" --batch-events "$SERVE_BATCH_EVENTS" \
     --progress-ms 0 -X session.timeout.ms=3000 -X heartbeat.interval.ms=500 \
-    ${SERVE_FLAGS[@]+"${SERVE_FLAGS[@]}"} >/dev/null 2>"$TMP/serve-$1.err" &
+    ${SERVE_FLAGS[@]+"${SERVE_FLAGS[@]}"} "$@" >/dev/null 2>"$TMP/serve-$n.err" &
   SERVE=$!
   PIDS+=($SERVE)
 }

@@ -15,6 +15,7 @@
 #include "consumers/internal/json.h"
 #include "consumers/internal/rfc3339.h"
 #include "engine/limits.h"
+#include "engine/redaction.h"
 #include "engine/status_macros.h"
 #include "projections/definitions/definition.h"
 
@@ -246,17 +247,61 @@ absl::Status CheckDefinitionShape(const v1::Definition& definition) {
                  "cannot be written as JSON and read back equal (a number that is not finite?)");
 }
 
-// The fields of an event about a lead, which a definition event leaves empty.
-absl::Status CheckNoLeadFields(const v1::Event& event) {
+// The fields of an event about a lead, which a definition or erasure event
+// (`what`: "a definition", "an erasure") leaves empty.
+absl::Status CheckNoLeadFields(const v1::Event& event, absl::string_view what = "a definition") {
+  const std::string why = absl::StrCat("not allowed on ", what, " event");
   for (const EventStringField& field : kEventStrings) {
     if (field.path != "messageId" && !(event.*field.field)().empty()) {
-      return Invalid(field.path, "not allowed on a definition event");
+      return Invalid(field.path, why);
     }
   }
-  if (!event.name().empty()) return Invalid("name", "not allowed on a definition event");
-  if (event.has_properties()) return Invalid("properties", "not allowed on a definition event");
-  if (event.has_traits()) return Invalid("traits", "not allowed on a definition event");
-  if (event.has_sales()) return Invalid("sales", "not allowed on a definition event");
+  if (!event.name().empty()) return Invalid("name", why);
+  if (event.has_properties()) return Invalid("properties", why);
+  if (event.has_traits()) return Invalid("traits", why);
+  if (event.has_sales()) return Invalid("sales", why);
+  return absl::OkStatus();
+}
+
+absl::Status ValidateErasureEvent(const v1::Event& event) {
+  if (event.event_id().empty()) return Invalid("messageId", "required");
+  RETURN_IF_ERROR(CheckLength("messageId", event.event_id(), kIdBytesMax));
+  RETURN_IF_ERROR(CheckNoLeadFields(event, "an erasure"));
+  if (event.has_definition()) return Invalid("definition", "not allowed on an erasure event");
+  RETURN_IF_ERROR(ValidateTimestamps(event));
+  if (!event.has_erasure()) {
+    return Invalid("erasure", "required for an erasure event (protobuf form only)");
+  }
+  const v1::Erasure& erasure = event.erasure();
+  if (erasure.lead_keys().empty()) return Invalid("erasure.lead_keys", "at least one required");
+  if (erasure.lead_keys_size() > kLeadIdentifiersMax) {
+    return Invalid("erasure.lead_keys", absl::StrCat(erasure.lead_keys_size(),
+                                                     " keys exceed kLeadIdentifiersMax (",
+                                                     kLeadIdentifiersMax, ")"));
+  }
+  for (const std::string& key : erasure.lead_keys()) {
+    if ((!absl::StartsWith(key, "u:") && !absl::StartsWith(key, "a:")) || key.size() < 3 ||
+        key.size() > kIdBytesMax + 2 || !json::IsValidUtf8(key)) {
+      return Invalid("erasure.lead_keys",
+                     absl::StrCat("expected \"u:<userId>\" or \"a:<anonymousId>\" of at most ",
+                                  kIdBytesMax, " id bytes, got ", Quote(key.substr(0, 64))));
+    }
+  }
+  if (erasure.request_id().empty()) return Invalid("erasure.request_id", "required");
+  RETURN_IF_ERROR(CheckLength("erasure.request_id", erasure.request_id(), kErasureRequestIdBytesMax));
+  if (erasure.reason().empty()) return Invalid("erasure.reason", "required");
+  RETURN_IF_ERROR(CheckLength("erasure.reason", erasure.reason(), kErasureReasonBytesMax));
+  RETURN_IF_ERROR(CheckLength("erasure.requested_id", erasure.requested_id(), kIdBytesMax));
+  if (!json::IsValidUtf8(erasure.reason()) || !json::IsValidUtf8(erasure.request_id()) ||
+      !json::IsValidUtf8(erasure.requested_id())) {
+    return Invalid("erasure", "invalid UTF-8");
+  }
+  const std::string want = ErasureEventId(erasure.request_id());
+  if (event.event_id() != want) {
+    return Invalid("messageId", absl::StrCat("an erasure event's id must be ", Quote(want),
+                                             " (erasure:<request_id>), got ",
+                                             Quote(event.event_id())));
+  }
   return absl::OkStatus();
 }
 
@@ -419,6 +464,8 @@ const SalesFactSpec* FindSalesFact(absl::string_view track_name) {
 absl::Status ValidateSemantics(v1::Event* event) {
   RETURN_IF_ERROR(CheckCallType(event->type()));
   if (event->type() == v1::CALL_TYPE_DEFINITION) return ValidateDefinitionEvent(*event);
+  if (event->type() == v1::CALL_TYPE_ERASURE) return ValidateErasureEvent(*event);
+  if (event->has_erasure()) return Invalid("erasure", "set on an event that is not an erasure event");
   if (event->has_definition()) {
     return Invalid("definition", "set on an event that is not a definition event");
   }

@@ -41,9 +41,10 @@ inline constexpr CallTypeEntry kCallTypes[] = {
     {v1::CALL_TYPE_TRACK, "track"}, {v1::CALL_TYPE_IDENTIFY, "identify"},
     {v1::CALL_TYPE_PAGE, "page"},   {v1::CALL_TYPE_ALIAS, "alias"},
     {v1::CALL_TYPE_GROUP, "group"}, {v1::CALL_TYPE_DEFINITION, "definition"},
+    {v1::CALL_TYPE_ERASURE, "erasure"},
 };
 inline constexpr absl::string_view kCallTypesExpected =
-    "expected one of track, identify, page, alias, group, definition";
+    "expected one of track, identify, page, alias, group, definition, erasure";
 // "track", ...; "" for UNSPECIFIED and unknown values.
 absl::string_view CallTypeName(v1::CallType type);
 // OK for the known call types; "type: required; ..." or

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "deploy/leadlog/cli_args.h"
 #include "engine/event_log.h"
+#include "leadlog/v1/event.pb.h"
 
 namespace leadlog::cli {
 
@@ -28,6 +29,8 @@ int Log(const Args& args);
 // `definitions validate|publish` (commands_definitions.cc).
 int Definitions(const Args& args);
 int Leads(const Args& args);
+// `leads erase` (commands_erase.cc).
+int LeadsErase(const Args& args);
 int Rebuild(const Args& args);
 int LeadsJourney(const Args& args);
 int LeadsStalled(const Args& args);
@@ -56,6 +59,13 @@ bool ParseOrUsage(CliArgs& args, const Args& argv, int* exit_code);
 absl::StatusOr<std::string> ReadTokenFile(const std::string& flag, const std::string& path);
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const std::string& data_dir, bool read_only,
                                                   bool sync_per_batch);
+// Admin events (definitions, erasures) to every shard (commands_publish.cc):
+// appended into `data_dir` (its shards plus 0..shard_count-1) and applied by
+// the lead projection, or produced to every partition of `topic`.
+absl::Status PublishToLog(const v1::Event& event, const std::string& source,
+                          const std::string& data_dir, int64_t shard_count);
+absl::Status PublishToKafka(const v1::Event& event, const std::string& brokers,
+                            const std::string& topic, const std::vector<std::string>& properties);
 
 }  // namespace leadlog::cli
 

@@ -68,73 +68,6 @@ int Validate(const Args& argv) {
   return 0;
 }
 
-// --- publish --data-dir: every shard, through BatchBuilder (decode, validate,
-// dedup) as `leadlog ingest` does, in one batch.
-
-absl::Status PublishToLog(const v1::Event& event, const std::string& source, const CliArgs& args) {
-  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(args.Get("data-dir"), false, true));
-  std::set<uint32_t> shards;
-  for (ShardId shard : log->Shards()) shards.insert(shard.value());
-  if (args.Has("shards")) {
-    ASSIGN_OR_RETURN(int64_t n, args.GetInt("shards", 1, 4096));
-    for (int64_t s = 0; s < n; ++s) shards.insert(static_cast<uint32_t>(s));
-  }
-  if (shards.empty()) shards.insert(0);
-  const std::string bytes = event.SerializeAsString();
-  BatchBuilder builder(BatchOptions{});
-  std::map<uint32_t, Sequence> before;
-  for (uint32_t shard : shards) {
-    before[shard] = log->Position(ShardId(shard));
-    RawMessage message;
-    message.topic = source;
-    message.partition = PartitionId(static_cast<int32_t>(shard));
-    message.offset = KafkaOffset(0);
-    message.value = bytes;
-    message.content_type = ContentType::kProtobuf;
-    message.track_offset = false;
-    builder.Add(message);
-  }
-  AppendBatch batch = builder.Take();
-  ASSIGN_OR_RETURN(AppendResult result, log->Append(batch));
-  if (result.dead_letters > 0) {
-    return absl::InternalError(
-        "the codec refused a definition that validated (stored as a dead letter)");
-  }
-  for (uint32_t shard : shards) {
-    const Sequence after = log->Position(ShardId(shard));
-    if (after == before[shard]) {
-      std::cout << "shard " << shard << ": duplicate " << event.event_id()
-                << " (already in the log)\n";
-    } else {
-      std::cout << "shard " << shard << ": appended " << event.event_id() << " at sequence "
-                << before[shard] << "\n";
-    }
-  }
-  // The lead projection applies it now, so `definitions list` shows it.
-  ASSIGN_OR_RETURN(std::unique_ptr<LeadProjection> projection,
-                   LeadProjection::Open(log.get(), LeadProjectionOptions{}));
-  return projection->CatchUpAll();
-}
-
-// --- publish --brokers: one message per partition, explicit partitions.
-
-absl::Status PublishToKafka(const v1::Event& event, const CliArgs& args) {
-  KafkaProperties extra;
-  for (const std::string& text : args.GetAll("X")) {
-    ASSIGN_OR_RETURN(auto property, ParseKafkaProperty(text));
-    extra.push_back(std::move(property));
-  }
-  const std::string topic = args.Get("topic");
-  ASSIGN_OR_RETURN(std::unique_ptr<KafkaDefinitionPublisher> publisher,
-                   KafkaDefinitionPublisher::Create(args.Get("brokers"), extra));
-  ASSIGN_OR_RETURN(auto delivered, publisher->Publish(topic, event));
-  for (const auto& [partition, offset] : delivered) {
-    std::cout << "partition " << partition << ": published " << event.event_id() << " to " << topic
-              << " at offset " << offset << "\n";
-  }
-  return absl::OkStatus();
-}
-
 int Publish(const Args& argv) {
   CliArgs args("definitions publish");
   args.String("brokers", "LIST", "publish to every partition of the events topic on these brokers");
@@ -163,12 +96,20 @@ int Publish(const Args& argv) {
   absl::StatusOr<v1::Definition> d = LoadDefinition(path);
   if (!d.ok()) return Fail("definitions publish", d.status());
   const v1::Event event = MakeDefinitionEvent(*d, SystemClock::Get()->NowMs());
-  const absl::Status status =
-      args.Has("brokers")
-          ? PublishToKafka(event, args)
-          : PublishToLog(event,
-                         path == "-" ? "definitions:stdin" : absl::StrCat("definitions:", path),
-                         args);
+  absl::Status status;
+  if (args.Has("brokers")) {
+    status = PublishToKafka(event, args.Get("brokers"), args.Get("topic"), args.GetAll("X"));
+  } else {
+    int64_t shards = 0;
+    if (args.Has("shards")) {
+      absl::StatusOr<int64_t> n = args.GetInt("shards", 1, 4096);
+      if (!n.ok()) return Fail("definitions publish", n.status());
+      shards = *n;
+    }
+    status = PublishToLog(
+        event, path == "-" ? "definitions:stdin" : absl::StrCat("definitions:", path),
+        args.Get("data-dir"), shards);
+  }
   if (!status.ok()) return Fail("definitions publish", status);
   return 0;
 }

@@ -311,8 +311,10 @@ int Leads(const Args& argv) {
   if (verb == "list" || verb == "stages") return LeadsListOrStages(verb, rest);
   if (verb == "journey") return LeadsJourney(rest);
   if (verb == "stalled") return LeadsStalled(rest);
+  if (verb == "erase") return LeadsErase(rest);
   std::cerr << "leadlog leads: expected a subcommand: get ID [--json] | why ID | journey ID | list [--stage S] "
-               "[--owner O] | stages | stalled [--stage S] [--limit N] (each with --data-dir DIR or --api URL)\n";
+               "[--owner O] | stages | stalled [--stage S] [--limit N] (each with --data-dir DIR or --api URL)\n"
+               "       erase ID --reason R [--request-id X] [--brokers LIST] (with --data-dir DIR)\n";
   return kExitUsage;
 }
 

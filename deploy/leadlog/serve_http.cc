@@ -32,7 +32,9 @@ class ServeIngestStatus final : public IngestStatusSource {
                     {"batches", c.batches},         {"pauses", c.pauses},
                     {"rebalances", c.rebalances},   {"dropped_on_loss", c.dropped_on_loss},
                     {"consumer_errors", c.consumer_errors}, {"clock_ticks", c.clock_ticks},
-                    {"after_append_errors", c.after_append_errors}};
+                    {"after_append_errors", c.after_append_errors},
+                    {"erasures", c.erasures}, {"erasure_records_rewritten", c.records_rewritten},
+                    {"erasure_dead_letters_erased", c.dead_letters_erased}};
     if (deps_.projector != nullptr) {
       const LiveProjectorCounters p = deps_.projector->counters();
       out.counters.insert(out.counters.end(), {{"projection_catch_ups", p.catch_ups},
@@ -40,6 +42,7 @@ class ServeIngestStatus final : public IngestStatusSource {
                                                {"projection_lag_waits", p.waits},
                                                {"projection_lag_wait_ms", p.wait_ms}});
     }
+
     out.appended_per_second = Rate(c.appended);
     const KafkaLag lag = lag_->Snapshot();
     out.lag_known = lag.known;

@@ -86,6 +86,7 @@ std::vector<size_t> BatchWriter::ShardOrder(const std::vector<T>& items) const {
 
 absl::Status BatchWriter::AddEvents(std::vector<PendingEvent>& events) {
   if (events.empty()) return absl::OkStatus();
+  for (const PendingEvent& event : events) stage_ |= !event.erase_lead_keys.empty();
   // All dedup keys live back to back in one buffer: no allocation per event.
   size_t total_bytes = 0;
   for (const PendingEvent& event : events) total_bytes += kShardBytes + event.event_id.size();
@@ -169,6 +170,17 @@ absl::Status BatchWriter::PutEvent(PendingEvent& event, absl::string_view dedup_
   }
   EncodeDedupValue(DedupEntry{sequence, log_time_ms}, &value_);
   dedup_puts_.Add(dedup_key, value_);
+  if (stage_) {
+    staged_records_.push_back(StagedRecord{event.shard, sequence, event.lead_keys, key_, value_});
+    EncodeLogKey(event.shard, sequence, &staged_records_.back().key);
+    staged_records_.back().value.clear();
+    EncodeEventRecord(sequence, log_time_ms, event.source, event.event_bytes, &header_,
+                      &staged_records_.back().value);
+  }
+  if (!event.erase_lead_keys.empty()) {
+    erasures_.push_back(ErasureRequest{event.shard, sequence, event.event_id,
+                                       std::move(event.erase_lead_keys)});
+  }
 
   state.position = sequence.Next();
   state.last_log_time_ms = log_time_ms;
@@ -189,6 +201,7 @@ absl::Status BatchWriter::AddDeadLetters(std::vector<PendingDeadLetter>& letters
     value_.clear();
     letter.AppendToString(&value_);
     RETURN_IF_ERROR(Put(store_.families().dead_letters, key_, value_));
+    if (stage_) staged_letters_.push_back(StagedDeadLetter{pending.shard, key_, letter});
     ++state.dead_letters;
     ++result_.dead_letters;
   }
@@ -218,6 +231,14 @@ absl::StatusOr<Sequence> BatchWriter::AddClockTick(ShardId shard) {
 }
 
 absl::Status BatchWriter::Commit(bool sync) {
+  for (const ErasureRequest& erasure : erasures_) {
+    ErasureCounts counts;
+    ASSIGN_OR_RETURN(counts, AddErasureRewrite(store_, erasure, staged_records_, staged_letters_,
+                                               &batch_));
+    ++result_.erasures;
+    result_.records_rewritten += counts.records_rewritten;
+    result_.dead_letters_erased += counts.dead_letters_erased;
+  }
   for (const auto& [shard, state] : states_) {
     EncodeShardStateKey(shard, &key_);
     EncodeShardState(state, &value_);

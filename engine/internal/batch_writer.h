@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/event_log.h"
+#include "engine/internal/erasure.h"
 #include "engine/internal/format.h"
 #include "engine/internal/store.h"
 #include "rocksdb/write_batch.h"
@@ -84,7 +85,8 @@ class BatchWriter {
   absl::Status AddOffsets(const std::vector<OffsetUpdate>& offsets);
   absl::StatusOr<Sequence> AddClockTick(ShardId shard);
 
-  // Puts every touched shard's state and writes the batch (sync: fsync the
+  // Adds the rewrites of the batch's erasure records (engine/internal/
+  // erasure.h), puts every touched shard's state and writes the batch (sync: fsync the
   // WAL). On error nothing was written.
   absl::Status Commit(bool sync);
 
@@ -115,6 +117,12 @@ class BatchWriter {
   SortedPuts dedup_puts_;
   SortedPuts meta_puts_;
   AppendResult result_;
+  // Only when the batch holds an erasure: its records and dead letters,
+  // which the erasure may have to rewrite before they reach the DB.
+  bool stage_ = false;
+  std::vector<ErasureRequest> erasures_;
+  std::vector<StagedRecord> staged_records_;
+  std::vector<StagedDeadLetter> staged_letters_;
   // Scratch, reused per entry.
   std::string dedup_keys_;  // all dedup keys of the batch, back to back
   std::string key_;

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "projections/api/internal/handlers.h"
@@ -33,7 +34,8 @@ void Write(const ApiResponse& response, httplib::Response& res) {
 // after the pre-routing handler, so these go through a Post route.
 bool PostWithBody(const httplib::Request& req) {
   return req.method == "POST" &&
-         (req.path == "/v1/definitions" || req.path == "/v1/definitions/validate");
+         (req.path == "/v1/definitions" || req.path == "/v1/definitions/validate" ||
+          (absl::StartsWith(req.path, "/v1/leads/") && absl::EndsWith(req.path, "/erase")));
 }
 
 void Configure(httplib::Server& server, const ReadApi* api, const HttpServerOptions& options) {
@@ -67,7 +69,7 @@ void Configure(httplib::Server& server, const ReadApi* api, const HttpServerOpti
     if (too_large || !read) {
       Write(api_internal::ErrorResponse(absl::InvalidArgumentError(
                 too_large ? absl::StrCat("body: larger than ", kApiRequestBodyBytesMax, " bytes")
-                          : std::string("body: unreadable (send the definition as the raw body)"))),
+                          : std::string("body: unreadable (send it as the raw body)"))),
             res);
       if (too_large) res.status = 413;
       return;
@@ -76,6 +78,7 @@ void Configure(httplib::Server& server, const ReadApi* api, const HttpServerOpti
   };
   server.Post("/v1/definitions", post);
   server.Post("/v1/definitions/validate", post);
+  server.Post(R"(/v1/leads/[^/]+/erase)", post);
   // Refusals by the library itself (400 bad request, 413 too large, ...)
   // and anything that reached no handler: a JSON body too.
   server.set_error_handler(httplib::Server::HandlerWithResponse(

@@ -31,6 +31,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/v1/leads", Access::kRead, api_internal::ListLeads},
     {"GET", "/v1/leads/{id}", Access::kRead, api_internal::GetLead},
     {"GET", "/v1/leads/{id}/timeline", Access::kRead, api_internal::GetTimeline},
+    {"POST", "/v1/leads/{id}/erase", Access::kAdmin, api_internal::EraseLead},
     {"GET", "/v1/reports/funnel", Access::kRead, api_internal::GetFunnel},
     {"GET", "/v1/reports/sla", Access::kRead, api_internal::GetSlaReport},
     {"GET", "/v1/reports/recycle", Access::kRead, api_internal::GetRecycleReport},

@@ -82,9 +82,9 @@ class IngestStatusSource {
   virtual IngestStatus Status() const = 0;
 };
 
-// Publishes a definition event the same way `leadlog definitions publish
-// --brokers` does (one message per partition of the events topic); returns
-// partition -> offset.
+// Publishes a definition or erasure event the same way `leadlog definitions
+// publish --brokers` does (one message per partition of the events topic);
+// returns partition -> offset.
 class DefinitionPublisher {
  public:
   virtual ~DefinitionPublisher() = default;
@@ -96,7 +96,8 @@ struct ReadApiContext {
   EventLog* log = nullptr;                // required
   PositionWaiter* waiter = nullptr;       // required
   IngestStatusSource* ingest = nullptr;   // optional
-  DefinitionPublisher* publisher = nullptr;  // optional: POST /v1/definitions answers 503
+  // optional: POST /v1/definitions and /v1/leads/{id}/erase answer 503
+  DefinitionPublisher* publisher = nullptr;
   ApiMetrics* metrics = nullptr;          // optional: /metrics has no request histograms
 };
 

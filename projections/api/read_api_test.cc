@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/status_macros.h"
 #include "gmock/gmock.h"
 #include "projections/api/internal/api_test_fixture.h"
 #include "projections/api/read_model.h"
@@ -333,6 +334,86 @@ TEST_F(ReadApiTest, PublishNeedsTheAdminTokenValidatesAndGoesToThePublisher) {
   EXPECT_EQ(validated.status, 200);
   EXPECT_FALSE(Parse<v1::DefinitionPublishResponse>(validated).published());
   EXPECT_EQ(publisher.events.size(), 1u);
+}
+
+// Publishes by appending to every shard, catching up and notifying: what
+// serve's ingest does with the Kafka messages, synchronously.
+class AppendingPublisher : public DefinitionPublisher {
+ public:
+  AppendingPublisher(EventLog* log, LeadProjection* projection, PositionWaiter* waiter)
+      : log_(log), projection_(projection), waiter_(waiter) {}
+  absl::StatusOr<std::map<int32_t, int64_t>> Publish(const v1::Event& event) override {
+    events.push_back(event);
+    AppendBatch batch;
+    for (int s = 0; s < api_testing::kShards; ++s) {
+      PendingEvent pending;
+      pending.shard = ShardId(s);
+      pending.event_id = event.event_id();
+      pending.event_bytes = event.SerializeAsString();
+      pending.source.set_topic("test");
+      for (const std::string& key : event.erasure().lead_keys()) {
+        pending.erase_lead_keys.push_back(LeadKey::FromEncoded(key));
+      }
+      batch.events.push_back(std::move(pending));
+    }
+    RETURN_IF_ERROR(log_->Append(batch).status());
+    RETURN_IF_ERROR(projection_->CatchUpAll());
+    waiter_->Notify();
+    return std::map<int32_t, int64_t>{{0, 1}};
+  }
+  std::vector<v1::Event> events;
+
+ private:
+  EventLog* log_;
+  LeadProjection* projection_;
+  PositionWaiter* waiter_;
+};
+
+TEST_F(ReadApiTest, EraseNeedsTheAdminTokenValidatesTheBodyAndWaitsForTheErasure) {
+  AppendingPublisher publisher(log_.get(), projection_.get(), &waiter_);
+  context_.publisher = &publisher;
+  const std::string lead = AnyLeadKey();
+  ASSERT_FALSE(lead.empty());
+  const std::string path = absl::StrCat("/v1/leads/", lead, "/erase");
+  const std::string body = R"({"reason": "subject request", "request_id": "r-42"})";
+  SetOptions(ReadApiOptions{});
+  EXPECT_EQ(Post(*api_, path, body, "").status, 403);  // no admin token configured
+  ReadApiOptions options;
+  options.admin_token = "s3cret";
+  SetOptions(options);
+  EXPECT_EQ(Post(*api_, path, body, "").status, 401);
+  EXPECT_EQ(Post(*api_, path, body, "wrong").status, 403);
+  ApiResponse no_reason = Post(*api_, path, R"({"request_id": "r-42"})", "s3cret");
+  EXPECT_EQ(no_reason.status, 400);
+  EXPECT_EQ(Error(no_reason).field(), "reason") << no_reason.body;
+  ApiResponse no_id = Post(*api_, path, R"({"reason": "x"})", "s3cret");
+  EXPECT_EQ(no_id.status, 400);
+  EXPECT_EQ(Error(no_id).field(), "request_id") << no_id.body;
+  ApiResponse long_id = Post(
+      *api_, path, absl::StrCat(R"({"reason": "x", "request_id": ")", std::string(129, 'r'), "\"}"),
+      "s3cret");
+  EXPECT_EQ(long_id.status, 400);
+  EXPECT_THAT(long_id.body, HasSubstr("limit of 128"));
+  ApiResponse not_json = Post(*api_, path, "reason=x", "s3cret");
+  EXPECT_EQ(not_json.status, 400);
+  EXPECT_EQ(Error(not_json).field(), "body");
+  ApiResponse unknown = Post(*api_, "/v1/leads/u:nobody-here/erase", body, "s3cret");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(Error(unknown).field(), "id");
+  EXPECT_TRUE(publisher.events.empty());
+
+  ApiResponse ok = Post(*api_, path, body, "s3cret");
+  ASSERT_EQ(ok.status, 202) << ok.body;
+  auto erased = Parse<v1::EraseLeadResponse>(ok);
+  EXPECT_EQ(erased.event_id(), "erasure:r-42");
+  EXPECT_THAT(erased.lead_keys(), ::testing::Contains(lead));
+  EXPECT_TRUE(erased.complete());
+  ApiResponse read = Get(absl::StrCat("/v1/leads/", lead), {{"min_position", erased.min_position()}});
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_THAT(read.body, HasSubstr("\"request_id\":\"r-42\""));
+  // Idempotent: the same request again is a duplicate everywhere.
+  ASSERT_EQ(Post(*api_, path, body, "s3cret").status, 202);
+  EXPECT_EQ(Parse<v1::LeadResponse>(Get(absl::StrCat("/v1/leads/", lead))).lead().erasures_size(), 1);
 }
 
 TEST_F(ReadApiTest, ReadTokenGuardsReadsButNotHealth) {

@@ -9,6 +9,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/limits.h"
+#include "engine/redaction.h"
 #include "engine/status_macros.h"
 #include "projections/definitions/definition.h"
 #include "projections/lead/lead_fold.h"
@@ -86,6 +88,49 @@ absl::StatusOr<std::optional<FoundLead>> FindLeadById(const ProjectionRunner& ru
     }
   }
   return FindLead(runner, shards, id);
+}
+
+namespace {
+
+absl::Status CheckErasureText(absl::string_view name, absl::string_view value, size_t max) {
+  if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(name, ": required"));
+  if (value.size() > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": ", value.size(), " bytes, more than the limit of ", max));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Event> MakeErasureEvent(const ProjectionRunner& runner,
+                                           const std::vector<ShardId>& shards,
+                                           const ErasureRequest& request, int64_t now_ms) {
+  RETURN_IF_ERROR(CheckErasureText("reason", request.reason, kErasureReasonBytesMax));
+  RETURN_IF_ERROR(
+      CheckErasureText("request_id", request.request_id, kErasureRequestIdBytesMax));
+  if (request.id.empty() || request.id.size() > kIdBytesMax + 2) {
+    return absl::InvalidArgumentError(absl::StrCat("id: expected 1..", kIdBytesMax + 2, " bytes"));
+  }
+  std::set<std::string> keys;
+  for (ShardId shard : shards) {
+    ASSIGN_OR_RETURN(std::optional<FoundLead> found, FindLeadById(runner, {shard}, request.id));
+    if (!found.has_value()) continue;
+    keys.insert(found->state.lead_key());
+    keys.insert(found->state.identifiers().begin(), found->state.identifiers().end());
+  }
+  if (keys.empty()) return absl::NotFoundError(absl::StrCat("id: no lead \"", request.id, "\""));
+  v1::Event event;
+  event.set_type(v1::CALL_TYPE_ERASURE);
+  event.set_event_id(ErasureEventId(request.request_id));
+  event.set_occurred_at_ms(now_ms);
+  v1::Erasure* erasure = event.mutable_erasure();
+  for (const std::string& key : keys) erasure->add_lead_keys(key);
+  erasure->set_requested_id(request.id);
+  erasure->set_reason(request.reason);
+  erasure->set_request_id(request.request_id);
+  erasure->set_requested_at_ms(now_ms);
+  return event;
 }
 
 std::string EncodeLeadCursor(const LeadCursor& cursor) {

@@ -27,6 +27,7 @@
 #include "engine/ids.h"
 #include "engine/projection.h"
 #include "leadlog/v1/api.pb.h"
+#include "leadlog/v1/event.pb.h"
 #include "leadlog/v1/flow.pb.h"
 #include "leadlog/v1/lead.pb.h"
 #include "projections/lead/lead_fold.h"
@@ -44,6 +45,21 @@ absl::Status ForEachLead(const ProjectionRunner& runner, const std::vector<Shard
 absl::StatusOr<std::optional<FoundLead>> FindLeadById(const ProjectionRunner& runner,
                                                      const std::vector<ShardId>& shards,
                                                      absl::string_view id);
+
+// Erasure requests (POST /v1/leads/{id}/erase, `leadlog leads erase`).
+struct ErasureRequest {
+  std::string id;          // the lead as the caller names it (any id form)
+  std::string reason;      // required, at most kErasureReasonBytesMax bytes
+  std::string request_id;  // required, at most kErasureRequestIdBytesMax bytes
+};
+// The erasure event of `request` (CALL_TYPE_ERASURE, event id
+// "erasure:<request_id>") with every lead key of the lead in any of
+// `shards` (the survivor's identifiers: its own keys and those merged into
+// it), sorted. InvalidArgument naming "reason" or "request_id"; NotFound
+// naming "id" when no shard has the lead.
+absl::StatusOr<v1::Event> MakeErasureEvent(const ProjectionRunner& runner,
+                                           const std::vector<ShardId>& shards,
+                                           const ErasureRequest& request, int64_t now_ms);
 
 // A lead page position: the shard and the last lead key returned. The
 // opaque text form is "<shard>.<hex of the key>" ("" = the start).

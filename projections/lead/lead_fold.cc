@@ -292,6 +292,7 @@ absl::Status LeadFold::Apply(ShardId shard, const v1::LogRecord& record, Project
     Definitions(txn) = ChunkDefinitions{};
     return status;
   }
+  if (record.event().type() == v1::CALL_TYPE_ERASURE) return ApplyErasure(record, txn);
   if (IdentifiersOf(record.event()).empty()) return absl::OkStatus();
   return ApplyEvent(shard, record, txn);
 }

@@ -4,8 +4,10 @@
 // (projections/scoring), lifecycle stage (projections/lifecycle), owner and
 // an engagement summary; applies definition events (scoring model,
 // lifecycle model, owner routing) as the versions in force from the record
-// that publishes them on (invariant 7); and, when a lead becomes sales-ready,
-// assigns an owner and writes a hand-off action to the outbox (invariant 8).
+// that publishes them on (invariant 7); when a lead becomes sales-ready,
+// assigns an owner and writes a hand-off action to the outbox (invariant 8);
+// and applies erasure records by redacting the lead (RedactLeadState) and
+// its hand-off actions with the log's rule (engine/redaction.h).
 //
 // State keys (fold keys inside proj_lead_v<N>, FORMAT.md "Lead projection"):
 //   "l/<lead key>"                     v1::LeadState without `revenue`
@@ -29,6 +31,8 @@
 //                                      change emitter, not in the digest
 //   "d/f/nurture_flow/<id>", "d/flows", "e/<flow>/<lead>", "fs/<flow>/<stat>",
 //   "t/..."                            nurture (lead_flows.cc)
+//   "x/erasure"                        BE64 sequence of the latest erasure
+//                                      applied (lead_erasure.cc)
 //   "d/f/revenue_rules", "d/f/business_calendar", "rs/<counter>",
 //   "rm/<metric>", "t/..." ids "rev/..."  revenue (lead_revenue.cc)
 //
@@ -89,6 +93,15 @@ struct RevenueTimer;
 inline constexpr absl::string_view kLeadProjectionName = "lead";
 // Bump when Apply computes something different for the same records.
 inline constexpr uint32_t kLeadProjectionVersion = 1;
+
+// "x/erasure": BE64 of the sequence of the latest erasure record the fold
+// applied in the shard (LeadProjection purges old bytes up to it).
+inline constexpr absl::string_view kLastErasureKey = "x/erasure";
+
+// Redacts a lead's state with the log's rule (engine/redaction.h): profile
+// traits, the trait values fit rules read. The same function makes live
+// state after an erasure equal to a rebuild of the rewritten log.
+void RedactLeadState(v1::LeadState* lead);
 
 // Fold key helpers (exposed for readers and tests).
 std::string LeadStateKey(absl::string_view lead_key);
@@ -236,6 +249,8 @@ class LeadFold final : public ProjectionFold {
 
   absl::Status ApplyDefinition(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);
   absl::Status ApplyEvent(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);
+  // Erasure (lead_erasure.cc).
+  absl::Status ApplyErasure(const v1::LogRecord& record, ProjectionTxn& txn);
   absl::StatusOr<v1::LeadState*> ResolveLead(const v1::LogRecord& record, ProjectionTxn& txn);
   absl::StatusOr<const Scorer*> ScorerInForce(ProjectionTxn& txn);
   absl::StatusOr<const Lifecycle*> LifecycleInForce(ProjectionTxn& txn);

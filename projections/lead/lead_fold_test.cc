@@ -15,6 +15,7 @@
 #include "consumers/workload.h"
 #include "engine/clock.h"
 #include "engine/event_log.h"
+#include "engine/limits.h"
 #include "engine/outbox.h"
 #include "engine/testing/status_matchers.h"
 #include "engine/testing/temp_dir.h"
@@ -141,8 +142,11 @@ class LeadFoldTest : public ::testing::Test {
   // Appends a definition event to shards 0..shards-1 (what `leadlog
   // definitions publish` does).
   void PublishToShards(const v1::Definition& definition, int shards) {
+    PublishEventToShards(MakeDefinitionEvent(definition, kT0), shards);
+  }
+
+  void PublishEventToShards(const v1::Event& event, int shards) {
     AppendBatch batch;
-    v1::Event event = MakeDefinitionEvent(definition, kT0);
     for (int s = 0; s < shards; ++s) {
       PendingEvent pending;
       pending.shard = ShardId(s);
@@ -150,6 +154,9 @@ class LeadFoldTest : public ::testing::Test {
       pending.event_bytes = event.SerializeAsString();
       pending.source.set_topic("test");
       pending.source.set_partition(s);
+      for (const std::string& key : event.erasure().lead_keys()) {
+        pending.erase_lead_keys.push_back(LeadKey::FromEncoded(key));
+      }
       batch.events.push_back(std::move(pending));
     }
     ASSERT_THAT(log_->Append(batch).status(), IsOk());
@@ -955,6 +962,108 @@ TEST_F(LeadFoldTest, RevenueTimersFiredFromTheEntryGiveTheStateOfTheWholeLead) {
   }
   EXPECT_GT(from_entry.revenue_timers_fired_from_entry(), 0u);  // 13 in this workload
   EXPECT_EQ(whole_lead.revenue_timers_fired_from_entry(), 0u);
+}
+
+// An identify carrying personal traits and context.
+std::string PersonalIdentify(const std::string& id, const std::string& anon,
+                             const std::string& user, const std::string& name) {
+  return absl::StrCat(R"({"type":"identify","messageId":")", id, R"(","anonymousId":")", anon,
+                      R"(","userId":")", user, R"(","traits":{"email":")", user,
+                      R"(@acme-corp.com","name":")", name,
+                      R"(","phone":"+1 555 0199","address":{"city":"Springfield"},)"
+                      R"("employees":5000},"context":{"ip":"198.51.100.23"}})");
+}
+
+v1::Event ErasureOf(std::vector<std::string> keys, const std::string& request_id) {
+  v1::Event event;
+  event.set_type(v1::CALL_TYPE_ERASURE);
+  event.set_event_id(absl::StrCat("erasure:", request_id));
+  for (const std::string& k : keys) event.mutable_erasure()->add_lead_keys(k);
+  event.mutable_erasure()->set_reason("data subject request #7");
+  event.mutable_erasure()->set_request_id(request_id);
+  return event;
+}
+
+TEST_F(LeadFoldTest, ErasureRedactsTheLeadAndARebuildOfTheRewrittenLogIsIdentical) {
+  for (const char* example : {"lifecycle_model.json", "flows/welcome_series.json",
+                              "flows/early_stage_stream.json", "business_calendar.json",
+                              "revenue_rules.json"}) {
+    PublishToShards(Load(example), 1);
+  }
+  Ingest({DefinitionLine(SmallScoring()), DefinitionLine(SmallRouting()),
+          PersonalIdentify("e1", "anon-1", "u-1", "Jane Erasable"),
+          PersonalIdentify("e2", "anon-2", "u-2", "Bob Keeper"),
+          Page("e3", "anon-1", "u-1", "/pricing"), Page("e4", "anon-9", "", "/pricing"),
+          R"({"type":"alias","messageId":"e5","previousId":"anon-9","userId":"u-1"})",
+          Page("e6", "anon-1", "u-1", "/pricing"), Page("e7", "anon-1", "u-1", "/pricing")});
+  const v1::LeadState before = Get("u-1");
+  ASSERT_EQ(before.lifecycle().current_stage(), "mql");  // handed off: traits in the outbox
+  ASSERT_GE(Outbox().size(), 1u);
+
+  PublishEventToShards(ErasureOf({"a:anon-1", "a:anon-9", "u:u-1"}, "req-1"), 1);
+  ASSERT_THAT(projection_->CatchUpAll(), IsOk());
+
+  const v1::LeadState after = Get("u-1");
+  std::vector<std::string> traits;
+  for (const v1::ProfileTrait& t : after.traits()) traits.push_back(t.name());
+  EXPECT_THAT(traits, ElementsAre("email", "employees"));
+  EXPECT_EQ(after.traits(0).value().string_value(), "erased@acme-corp.com");
+  ASSERT_EQ(after.erasures_size(), 1);
+  EXPECT_EQ(after.erasures(0).request_id(), "req-1");
+  EXPECT_EQ(after.erasures(0).reason(), "data subject request #7");
+  // What is not personal is untouched.
+  EXPECT_EQ(after.score().score_milli(), before.score().score_milli());
+  EXPECT_EQ(after.score().grade().grade(), before.score().grade().grade());
+  EXPECT_EQ(after.lifecycle().current_stage(), before.lifecycle().current_stage());
+  EXPECT_EQ(after.owner_id(), before.owner_id());
+  EXPECT_EQ(after.user_id(), "u-1");
+  for (const v1::Action& a : Outbox()) {
+    EXPECT_THAT(a.DebugString(), ::testing::Not(HasSubstr("Jane Erasable")));
+  }
+  // The other lead keeps its data.
+  bool bob_named = false;
+  const v1::LeadState bob = Get("u-2");
+  for (const v1::ProfileTrait& t : bob.traits()) {
+    bob_named |= t.name() == "name" && t.value().string_value() == "Bob Keeper";
+  }
+  EXPECT_TRUE(bob_named);
+  // Nothing of the erased values is readable from the log either.
+  std::string bytes;
+  ASSERT_THAT(log_->ReadRange(ShardId(0), Sequence(0), log_->Position(ShardId(0)),
+                              [&](const v1::LogRecord& r) {
+                                bytes += r.SerializeAsString();
+                                return absl::OkStatus();
+                              }),
+              IsOk());
+  EXPECT_THAT(bytes, ::testing::Not(HasSubstr("Jane Erasable")));
+  EXPECT_THAT(bytes, ::testing::Not(HasSubstr("u-1@acme-corp.com")));
+  EXPECT_THAT(bytes, HasSubstr("Bob Keeper"));
+  EXPECT_THAT(bytes, HasSubstr("u-2@acme-corp.com"));
+
+  // Invariant 5: a rebuild from sequence 0 of the rewritten log reaches the
+  // same state the live fold reached by redacting.
+  absl::StatusOr<RebuildReport> report = projection_->Rebuild();
+  ASSERT_THAT(report.status(), IsOk());
+  EXPECT_TRUE(report->identical);
+  for (const RebuildReport::Shard& s : report->shards) EXPECT_EQ(s.new_digest, s.old_digest);
+}
+
+TEST_F(LeadFoldTest, ALeadKeepsItsLatestErasuresUpToTheLimit) {
+  Ingest({PersonalIdentify("e1", "anon-1", "u-1", "Jane Erasable")});
+  for (int i = 0; i <= kLeadErasuresMax; ++i) {
+    PublishEventToShards(ErasureOf({"u:u-1"}, absl::StrCat("req-", i)), 1);
+    ASSERT_THAT(projection_->CatchUpAll(), IsOk());
+    EXPECT_EQ(Get("u-1").erasures_size(), std::min(i + 1, kLeadErasuresMax));
+  }
+  const v1::LeadState lead = Get("u-1");
+  EXPECT_EQ(lead.erasures(0).request_id(), "req-1");  // the oldest dropped
+  EXPECT_EQ(lead.erasures(kLeadErasuresMax - 1).request_id(),
+            absl::StrCat("req-", kLeadErasuresMax));
+  // An erasure of an unknown lead changes no lead.
+  PublishEventToShards(ErasureOf({"u:nobody"}, "req-x"), 1);
+  ASSERT_THAT(projection_->CatchUpAll(), IsOk());
+  EXPECT_EQ(Get("u-1").erasures_size(), kLeadErasuresMax);
+  EXPECT_FALSE(Exists("nobody"));
 }
 
 TEST_F(LeadFoldTest, RebuildOfARealisticWorkloadIsIdenticalAndSwitches) {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/changes.h"
+#include "engine/cursors.h"
 #include "engine/status_macros.h"
 
 namespace leadlog {
@@ -93,8 +94,21 @@ absl::Status LeadProjection::CatchUp(const std::vector<ShardId>& shards) {
     absl::MutexLock lock(&mu_);
     runner = active_;
   }
-  for (ShardId shard : shards) RETURN_IF_ERROR(runner->CatchUp(shard).status());
+  for (ShardId shard : shards) {
+    RETURN_IF_ERROR(runner->CatchUp(shard).status());
+    RETURN_IF_ERROR(PurgeAfterErasure(*runner, shard));
+  }
   return absl::OkStatus();
+}
+
+absl::Status LeadProjection::PurgeAfterErasure(const ProjectionRunner& runner, ShardId shard) {
+  if (options_.read_only) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<std::string> applied, runner.Get(shard, kLastErasureKey));
+  if (!applied.has_value()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<std::string> purged, LoadCursor(log_, kErasurePurgeCursor, shard));
+  if (purged.has_value() && *purged >= *applied) return absl::OkStatus();  // BE64: bytes order
+  RETURN_IF_ERROR(log_->PurgeErased(shard));
+  return StoreCursor(log_, kErasurePurgeCursor, shard, *applied, /*sync=*/true);
 }
 
 absl::Status LeadProjection::CatchUpAll() { return CatchUp(log_->Shards()); }

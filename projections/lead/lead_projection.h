@@ -63,12 +63,19 @@ struct RebuildReport {
   bool identical = false;
 };
 
+// The cursor (engine/cursors.h) holding the sequence (BE64) of the latest
+// erasure whose replaced bytes were purged. persisted: do not change.
+inline constexpr absl::string_view kErasurePurgeCursor = "erasure_purge";
+
 class LeadProjection {
  public:
   static absl::StatusOr<std::unique_ptr<LeadProjection>> Open(EventLog* log,
                                                               LeadProjectionOptions options);
 
-  // Folds the new records of `shards` into the active version.
+  // Folds the new records of `shards` into the active version. When the
+  // fold has applied an erasure the shard's "erasure_purge" cursor does not
+  // cover yet, purges the replaced bytes (EventLog::PurgeErased) and then
+  // advances the cursor: a crash in between purges again on the next call.
   absl::Status CatchUp(const std::vector<ShardId>& shards);
   // ... of every shard of the log.
   absl::Status CatchUpAll();
@@ -104,6 +111,8 @@ class LeadProjection {
 
  private:
   LeadProjection(EventLog* log, LeadProjectionOptions options);
+  absl::Status PurgeAfterErasure(const ProjectionRunner& runner, ShardId shard)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(catch_up_mu_);
 
   EventLog* const log_;
   const LeadProjectionOptions options_;

@@ -6,6 +6,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/redaction.h"
 #include "engine/status_macros.h"
 #include "projections/definition_text.h"
 
@@ -108,6 +110,41 @@ absl::Status ValidateOperand(ScoringOp op, const Value& v, absl::string_view pat
   return Invalid(path, "unknown operator");
 }
 
+// A definition must not depend on what an erasure removes or masks
+// (engine/redaction.h): the live fold saw the data, a rebuild of the
+// rewritten log will not, and the two must decide the same (invariant 5).
+// Allowed on an email field: `exists` (an erased email stays, masked) and
+// `contains` of a value starting with "@" or "." (it looks at the domain,
+// which the mask keeps).
+absl::Status CheckNotPersonal(const v1::ScoringPredicate& p, ScoringOp op,
+                              absl::string_view path) {
+  const absl::string_view field = p.field();
+  const std::string why =
+      absl::StrCat("\"", field, "\" is personal data that erasure removes (engine/redaction.h); ",
+                   "a definition may test only an email's domain: exists, or contains a value ",
+                   "starting with \"@\" or \".\"");
+  if (field == "context.ip" || field == "context.user_agent") return Invalid(path, why);
+  absl::string_view rest;
+  if (absl::StartsWith(field, "traits.")) {
+    rest = field.substr(7);
+  } else if (absl::StartsWith(field, "properties.")) {
+    rest = field.substr(11);
+  } else {
+    return absl::OkStatus();
+  }
+  const std::vector<absl::string_view> keys = absl::StrSplit(rest, '.');
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!IsPersonalField(keys[i])) continue;
+    const absl::string_view value = p.value().string_value();
+    const bool domain_only =
+        IsEmailField(keys[i]) && i + 1 == keys.size() &&
+        (op == ScoringOp::kExists ||
+         (op == ScoringOp::kContains && (absl::StartsWith(value, "@") || absl::StartsWith(value, "."))));
+    if (!domain_only) return Invalid(path, why);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidatePredicates(
     const google::protobuf::RepeatedPtrField<v1::ScoringPredicate>& where, bool traits_only,
     absl::string_view rule_path) {
@@ -124,6 +161,7 @@ absl::Status ValidatePredicates(
       return Invalid(absl::StrCat(path, ".op"), absl::StrCat("unknown operator \"", p.op(), "\""));
     }
     RETURN_IF_ERROR(ValidateOperand(op, p.value(), absl::StrCat(path, ".value")));
+    RETURN_IF_ERROR(CheckNotPersonal(p, op, absl::StrCat(path, ".field")));
   }
   return absl::OkStatus();
 }

@@ -264,3 +264,58 @@ TEST(ScoringModel, ExampleDefaultModelValidates) {
 
 }  // namespace
 }  // namespace leadlog
+
+namespace leadlog {
+namespace {
+
+// Sets rules[0].where[0] (behaviour) or grade.rules[0].where[0] (fit).
+absl::Status WithPredicate(bool fit, const std::string& field, const std::string& op,
+                           const std::string& value) {
+  return ValidateWith([&](v1::ScoringModel* m) {
+    v1::ScoringPredicate* p = fit ? m->mutable_grade()->mutable_rules(0)->mutable_where(0)
+                                  : m->mutable_rules(0)->mutable_where(0);
+    p->set_field(field);
+    p->set_op(op);
+    if (op == "exists") {
+      p->clear_value();
+    } else {
+      p->mutable_value()->set_string_value(value);
+    }
+  });
+}
+
+TEST(ScoringModel, ConditionsOnPersonalFieldsAreRejectedNamingTheField) {
+  const char* why = "is personal data that erasure removes";
+  EXPECT_THAT(WithPredicate(true, "traits.first_name", "equals", "Jane"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("grade.rules[0].where[0].field: \"traits.first_name\" is personal")));
+  EXPECT_THAT(WithPredicate(false, "properties.form.phone", "exists", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rules[0].where[0].field: \"properties.form.phone\"")));
+  EXPECT_THAT(WithPredicate(false, "context.ip", "prefix", "10."),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(why)));
+  EXPECT_THAT(WithPredicate(false, "context.user_agent", "contains", "Mac"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(why)));
+  EXPECT_THAT(WithPredicate(true, "traits.address.zip", "prefix", "9"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(why)));
+  // An email only by its domain.
+  EXPECT_THAT(WithPredicate(true, "traits.email", "equals", "jane@acme.com"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(why)));
+  EXPECT_THAT(WithPredicate(true, "traits.email", "contains", "jane"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(why)));
+  EXPECT_THAT(WithPredicate(true, "traits.email", "prefix", "@x"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(why)));
+}
+
+TEST(ScoringModel, EmailDomainConditionsAndOtherTraitsAreAllowed) {
+  EXPECT_OK(WithPredicate(true, "traits.email", "contains", "@gmail."));
+  EXPECT_OK(WithPredicate(true, "traits.Email", "contains", ".edu"));
+  EXPECT_OK(WithPredicate(true, "traits.email", "exists", ""));
+  EXPECT_OK(WithPredicate(false, "properties.form.email", "contains", "@acme.com"));
+  EXPECT_OK(WithPredicate(true, "traits.company_name_length", "equals", "x"));
+  EXPECT_OK(WithPredicate(false, "context.page_path", "equals", "/pricing"));
+  EXPECT_OK(WithPredicate(false, "name", "equals", "Demo Requested"));  // the event name
+}
+
+}  // namespace
+}  // namespace leadlog

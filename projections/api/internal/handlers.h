@@ -80,6 +80,8 @@ absl::StatusOr<ApiResponse> ListDefinitionsHandler(const Call& call);
 absl::StatusOr<ApiResponse> GetDefinition(const Call& call);
 absl::StatusOr<ApiResponse> ValidateDefinitionHandler(const Call& call);
 absl::StatusOr<ApiResponse> PublishDefinition(const Call& call);
+// handlers_erase.cc
+absl::StatusOr<ApiResponse> EraseLead(const Call& call);
 // handlers_ops.cc
 absl::StatusOr<ApiResponse> Healthz(const Call& call);
 absl::StatusOr<ApiResponse> Readyz(const Call& call);
