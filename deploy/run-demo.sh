@@ -42,9 +42,11 @@ trap cleanup EXIT
 
 rm -f "$data/bootstrap"
 rm -f "$data/http_port"
+# The admin token guards publishing definitions and erasure over HTTP.
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/admin-token"
 # The HTTP API on a free loopback port (the default is 127.0.0.1:8080).
 "$leadlog" serve --data-dir "$data/log" --bootstrap-file "$data/bootstrap" --progress-ms 2000 \
-  --http 127.0.0.1:0 --http-port-file "$data/http_port" &
+  --http 127.0.0.1:0 --http-port-file "$data/http_port" --http-admin-token-file "$data/admin-token" &
 serve_pid=$!
 for _ in $(seq 1 100); do [ -s "$data/bootstrap" ] && break; sleep 0.1; done
 [ -s "$data/bootstrap" ] || { echo "run-demo: serve did not start" >&2; exit 1; }
@@ -107,6 +109,27 @@ if [ -n "$mql_key" ]; then
   curl -sS "$api/v1/leads/$mql_key" |
     grep -o '"token":"[^"]*"\|"current_stage":"[^"]*"\|"owner_id":"[^"]*"\|"grade":"[^"]*"' | head -5 || true
 fi
+# The first known (identified) lead that has an email trait.
+erase_key=""
+for key in $(curl -sS "$api/v1/leads?stage=known&limit=20" | grep -o '"lead_key":"[^"]*"' | cut -d'"' -f4); do
+  if curl -sS "$api/v1/leads/$key" | grep -q '"name":"email"'; then erase_key="$key"; break; fi
+done
+if [ -n "$erase_key" ]; then
+  echo "== erasure of one lead's personal data: POST /v1/leads/$erase_key/erase (admin token)"
+  erased="$(curl -sS -X POST -H "Authorization: Bearer $(cat "$data/admin-token")" \
+    -d '{"reason":"demo: data subject request","request_id":"demo-1"}' "$api/v1/leads/$erase_key/erase")"
+  echo "   $erased" | cut -c1-240
+  min_position="$(echo "$erased" | grep -o '"min_position":"[^"]*"' | cut -d'"' -f4)"
+  echo "   GET /v1/leads/$erase_key?min_position=...: its emails now, and the recorded erasure"
+  # 503 + Retry-After until the projection reached it (each shard flushes and
+  # compacts after an erasure, so the projection falls behind for seconds).
+  for _ in $(seq 1 12); do
+    code="$(curl -sS -o "$data/erased.json" -w '%{http_code}' "$api/v1/leads/$erase_key?min_position=$min_position" || true)"
+    [ "$code" = 503 ] || break
+  done
+  grep -o '"erased@[^"]*"\|"request_id":"[^"]*"' "$data/erased.json" | sort | uniq -c ||
+    head -c 300 "$data/erased.json"
+fi
 echo "== lead changes on leadlog.leads (compacted, keyed by lead): messages so far, then one key"
 kcat -C -b "$brokers" -t leadlog.leads -o beginning -e -q -f '%k\n' 2>/dev/null | wc -l || true
 kcat -C -b "$brokers" -t leadlog.leads -o beginning -e -q -c 1 -f 'key %k: %S bytes\n' 2>/dev/null || true
@@ -130,6 +153,10 @@ echo "== leadlog verify"
 lead="$("$leadlog" log --data-dir "$data/log" --shard 0 --limit 5000 | grep -m1 -o '"user_id":"[^"]*"' | cut -d'"' -f4 || true)"
 echo "== the history of one lead ($lead): leadlog log --lead $lead (first 8 records)"
 "$leadlog" log --data-dir "$data/log" --lead "$lead" --limit 8
+if [ -n "$erase_key" ]; then
+  echo "== the erased lead's identify in the log (rewritten: email erased@<domain>, no name, phone or ip)"
+  "$leadlog" log --data-dir "$data/log" --lead "${erase_key#?:}" --limit 200 | grep -m1 'CALL_TYPE_IDENTIFY' | cut -c1-600 || true
+fi
 echo "== dead letters: leadlog dead-letters"
 first 5 "$leadlog" dead-letters --data-dir "$data/log"
 echo "== definitions in force: leadlog definitions list"
