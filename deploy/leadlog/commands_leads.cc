@@ -38,10 +38,20 @@ std::string Time(int64_t ms) {
 
 std::string Points(int64_t milli) { return absl::StrFormat("%.3f", static_cast<double>(milli) / 1000); }
 
-absl::StatusOr<std::unique_ptr<LeadProjection>> OpenReadOnly(EventLog* log) {
+// A read command's `--data-dir DIR` opened read-only (beside a running serve).
+struct DirectRead {
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<LeadProjection> projection;
+  std::shared_ptr<const ProjectionRunner> runner() const { return projection->runner(); }
+};
+
+absl::StatusOr<DirectRead> OpenDirectRead(const CliArgs& args) {
+  DirectRead read;
+  ASSIGN_OR_RETURN(read.log, OpenLog(args.Get("data-dir"), true, false));
   LeadProjectionOptions options;
   options.read_only = true;
-  return LeadProjection::Open(log, options);
+  ASSIGN_OR_RETURN(read.projection, LeadProjection::Open(read.log.get(), options));
+  return read;
 }
 
 void PrintLead(const FoundLead& found, std::ostream& out) {
@@ -144,12 +154,10 @@ int LeadsGetOrWhy(const std::string& verb, const Args& argv) {
   std::optional<ApiClient> api;
   if (!ParseReadCommand(args, argv, command, &code, &api)) return code;
   if (api) return LeadsGetOrWhyApi(command, verb, *api, args.positional()[0], args.GetBool("json"));
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail(command, log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail(command, projection.status());
+  auto read = OpenDirectRead(args);
+  if (!read.ok()) return Fail(command, read.status());
   const std::string id = args.positional()[0];
-  auto found = FindLead(*(*projection)->runner(), (*log)->Shards(), id);
+  auto found = FindLead(*read->runner(), read->log->Shards(), id);
   if (!found.ok()) return Fail(command, found.status());
   if (!found->has_value()) {
     return Fail(command, absl::NotFoundError(absl::StrCat("no lead \"", id, "\"")));
@@ -163,7 +171,7 @@ int LeadsGetOrWhy(const std::string& verb, const Args& argv) {
     return 0;
   }
   const ShardId shard = (*found)->shard;
-  EventLog* event_log = log->get();
+  EventLog* event_log = read->log.get();
   auto record_at = [event_log, shard](uint64_t sequence) -> std::optional<v1::LogRecord> {
     std::optional<v1::LogRecord> out;
     absl::Status s = event_log->ReadRange(shard, Sequence(sequence), Sequence(sequence + 1),
@@ -272,15 +280,13 @@ int LeadsListOrStages(const std::string& verb, const Args& argv) {
     absl::Status s = LeadsListOrStagesApi(verb, args, *api, limit);
     return s.ok() ? 0 : Fail(command, s);
   }
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail(command, log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail(command, projection.status());
+  auto read = OpenDirectRead(args);
+  if (!read.ok()) return Fail(command, read.status());
   std::map<std::string, uint64_t> stages;
   uint64_t matched = 0;
   const bool json = verb == "list" && args.GetBool("json");
   absl::Status status = ForEachLead(
-      *(*projection)->runner(), (*log)->Shards(), [&](ShardId shard, const v1::LeadState& lead) {
+      *read->runner(), read->log->Shards(), [&](ShardId shard, const v1::LeadState& lead) {
         const std::string& stage = lead.lifecycle().current_stage();
         ++stages[stage];
         if (verb != "list") return;
@@ -394,13 +400,11 @@ int DefinitionsList(const Args& argv) {
     PrintDefinitionSummaries({response.definitions().begin(), response.definitions().end()});
     return 0;
   }
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail(command, log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail(command, projection.status());
-  auto runner = (*projection)->runner();
+  auto read = OpenDirectRead(args);
+  if (!read.ok()) return Fail(command, read.status());
+  auto runner = read->runner();
   if (args.GetBool("json")) {
-    for (ShardId shard : (*log)->Shards()) {
+    for (ShardId shard : read->log->Shards()) {
       auto records = ListDefinitions(*runner, shard);
       if (!records.ok()) return Fail(command, records.status());
       for (const v1::DefinitionRecord& r : *records) {
@@ -409,7 +413,7 @@ int DefinitionsList(const Args& argv) {
     }
     return 0;
   }
-  auto rows = DefinitionSummaries(*runner, (*log)->Shards());
+  auto rows = DefinitionSummaries(*runner, read->log->Shards());
   if (!rows.ok()) return Fail(command, rows.status());
   PrintDefinitionSummaries(*rows);
   return 0;
@@ -471,11 +475,9 @@ int FlowsList(const Args& argv) {
   if (api) {
     if (auto s = api->Get("/v1/flows", {}, &list); !s.ok()) return Fail(command, s);
   } else {
-    auto log = OpenLog(args.Get("data-dir"), true, false);
-    if (!log.ok()) return Fail(command, log.status());
-    auto projection = OpenReadOnly(log->get());
-    if (!projection.ok()) return Fail(command, projection.status());
-    auto built = BuildFlowList(*(*projection)->runner(), (*log)->Shards());
+    auto read = OpenDirectRead(args);
+    if (!read.ok()) return Fail(command, read.status());
+    auto built = BuildFlowList(*read->runner(), read->log->Shards());
     if (!built.ok()) return Fail(command, built.status());
     list = *std::move(built);
   }
@@ -499,11 +501,9 @@ int FlowsStats(const Args& argv) {
     auto s = api->Get(absl::StrCat("/v1/flows/", UrlPathEscape(id), "/stats"), {}, &stats);
     if (!s.ok()) return Fail(command, s);
   } else {
-    auto log = OpenLog(args.Get("data-dir"), true, false);
-    if (!log.ok()) return Fail(command, log.status());
-    auto projection = OpenReadOnly(log->get());
-    if (!projection.ok()) return Fail(command, projection.status());
-    auto built = BuildFlowStats(*(*projection)->runner(), (*log)->Shards(), id);
+    auto read = OpenDirectRead(args);
+    if (!read.ok()) return Fail(command, read.status());
+    auto built = BuildFlowStats(*read->runner(), read->log->Shards(), id);
     if (!built.ok()) return Fail(command, built.status());
     stats = *std::move(built);
   }
@@ -565,12 +565,10 @@ int LeadsJourney(const Args& argv) {
                  args.GetBool("json"));
     return 0;
   }
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail(command, log.status());
-  auto projection = OpenReadOnly(log->get());
-  if (!projection.ok()) return Fail(command, projection.status());
-  auto runner = (*projection)->runner();
-  auto found = FindLead(*runner, (*log)->Shards(), id);
+  auto read = OpenDirectRead(args);
+  if (!read.ok()) return Fail(command, read.status());
+  auto runner = read->runner();
+  auto found = FindLead(*runner, read->log->Shards(), id);
   if (!found.ok()) return Fail(command, found.status());
   if (!found->has_value()) return Fail(command, absl::NotFoundError(absl::StrCat("no lead \"", id, "\"")));
   const v1::LeadState& lead = (*found)->state;
@@ -595,14 +593,12 @@ int Actions(const Args& argv) {
   if (!ParseOrUsage(args, argv, &code)) return code;
   auto limit = args.GetInt("limit", 1, 100'000'000);
   if (!limit.ok()) return Fail("actions", limit.status());
-  auto log = OpenLog(args.Get("data-dir"), true, false);
-  if (!log.ok()) return Fail("actions", log.status());
-  auto projection = LeadProjection::Open(log->get(), LeadProjectionOptions{.read_only = true});
-  if (!projection.ok()) return Fail("actions", projection.status());
-  auto runner = (*projection)->runner();
+  auto read = OpenDirectRead(args);
+  if (!read.ok()) return Fail("actions", read.status());
+  auto runner = read->runner();
   int64_t printed = 0;
   std::map<std::string, uint64_t> by_type;
-  for (ShardId shard : (*log)->Shards()) {
+  for (ShardId shard : read->log->Shards()) {
     std::string after;
     while (true) {
       auto page = runner->Scan(shard, "o/", after, 1024);
@@ -666,9 +662,8 @@ absl::StatusOr<Report> ReadReport(
     RETURN_IF_ERROR(api->Get(path, {}, &report));
     return report;
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(args.Get("data-dir"), true, false));
-  ASSIGN_OR_RETURN(std::unique_ptr<LeadProjection> projection, OpenReadOnly(log.get()));
-  return build(*projection->runner(), log->Shards());
+  ASSIGN_OR_RETURN(DirectRead read, OpenDirectRead(args));
+  return build(*read.runner(), read.log->Shards());
 }
 
 // One `leads stalled` line.
@@ -715,12 +710,10 @@ int LeadsStalled(const Args& argv) {
     });
     if (!s.ok()) return Fail(command, s);
   } else {
-    auto log = OpenLog(args.Get("data-dir"), true, false);
-    if (!log.ok()) return Fail(command, log.status());
-    auto projection = OpenReadOnly(log->get());
-    if (!projection.ok()) return Fail(command, projection.status());
+    auto read = OpenDirectRead(args);
+    if (!read.ok()) return Fail(command, read.status());
     absl::Status status = ForEachLead(
-        *(*projection)->runner(), (*log)->Shards(), [&](ShardId shard, const v1::LeadState& lead) {
+        *read->runner(), read->log->Shards(), [&](ShardId shard, const v1::LeadState& lead) {
           if (lead.revenue().recycle().stall_due_ms() == 0) return;
           if (args.Has("stage") && lead.lifecycle().current_stage() != args.Get("stage")) return;
           rows.push_back({lead.revenue().recycle().stall_due_ms(), lead.lead_key(),
