@@ -924,7 +924,8 @@ TEST_F(RevenueFoldTest, TimerFiredFromTheEntrySeesAStageTheEngineMissed) {
   clock_.SetMs(kT0 + kDay + 15 * kHour);  // past the warning (15:00 Berlin), before the breach
   Tick(0);
   EXPECT_TRUE(OfType(Outbox(), "sla_warning").empty());
-  const v1::SlaClock* clock = Clock(Get("u-1"), "mql_accept");
+  const v1::LeadState lead = Get("u-1");  // Clock points into it
+  const v1::SlaClock* clock = Clock(lead, "mql_accept");
   ASSERT_NE(clock, nullptr);
   EXPECT_EQ(clock->status(), v1::SlaClock::CANCELLED);
 }
