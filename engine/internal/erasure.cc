@@ -1,6 +1,7 @@
 #include "engine/internal/erasure.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -15,28 +16,41 @@
 namespace leadlog::internal {
 namespace {
 
+// Visits the committed entries of `family` whose keys begin with `prefix`,
+// in key order, until `visit` fails; `what` names the read in a RocksDB error.
+absl::Status ForEachUnderPrefix(
+    const Store& store, rocksdb::ColumnFamilyHandle* family, const std::string& prefix,
+    absl::string_view what,
+    const std::function<absl::Status(const rocksdb::Slice& key, const rocksdb::Slice& value)>& visit) {
+  const std::string upper = PrefixSuccessor(prefix);
+  rocksdb::Slice lower_slice(prefix);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.iterate_lower_bound = &lower_slice;
+  read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(read, family));
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+    RETURN_IF_ERROR(visit(it->key(), it->value()));
+  }
+  return store.FromRocks(it->status(), what);
+}
+
 // Sequences (< before) of the committed by_lead entries of `lead`.
 absl::Status CommittedSequences(const Store& store, ShardId shard, const LeadKey& lead,
                                 Sequence before, std::set<uint64_t>* out) {
   std::string lower;
   EncodeByLeadPrefix(shard, lead, &lower);
-  const std::string upper = PrefixSuccessor(lower);
-  rocksdb::Slice lower_slice(lower);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(read, store.families().by_lead));
-  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    const rocksdb::Slice key = it->key();
-    if (key.size() != lower.size() + 8) {
-      return absl::DataLossError(absl::StrCat("shard ", shard.value(), ": by_lead entry of ",
-                                              lead.encoded(), " has ", key.size(), " bytes"));
-    }
-    const uint64_t sequence = GetU64(key.data() + lower.size());
-    if (sequence < before.value()) out->insert(sequence);
-  }
-  return store.FromRocks(it->status(), "read by_lead for erasure");
+  return ForEachUnderPrefix(
+      store, store.families().by_lead, lower, "read by_lead for erasure",
+      [&](const rocksdb::Slice& key, const rocksdb::Slice&) -> absl::Status {
+        if (key.size() != lower.size() + 8) {
+          return absl::DataLossError(absl::StrCat("shard ", shard.value(), ": by_lead entry of ",
+                                                  lead.encoded(), " has ", key.size(), " bytes"));
+        }
+        const uint64_t sequence = GetU64(key.data() + lower.size());
+        if (sequence < before.value()) out->insert(sequence);
+        return absl::OkStatus();
+      });
 }
 
 bool SharesKey(const std::vector<LeadKey>& a, const std::vector<LeadKey>& b) {
@@ -88,29 +102,22 @@ absl::StatusOr<uint64_t> EraseDeadLetters(const Store& store, const ErasureReque
                                           std::vector<StagedDeadLetter>& staged,
                                           rocksdb::WriteBatch* batch) {
   uint64_t erased = 0;
-  std::string lower;
-  EncodeShardPrefix(request.shard, &lower);
-  const std::string upper = PrefixSuccessor(lower);
-  rocksdb::Slice lower_slice(lower);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store.db()->NewIterator(read, store.families().dead_letters));
+  std::string shard_prefix;
+  EncodeShardPrefix(request.shard, &shard_prefix);
   v1::DeadLetter letter;
-  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    if (!letter.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(absl::StrCat("shard ", request.shard.value(),
-                                              ": a dead letter does not decode for erasure"));
-    }
-    if (!EraseLetter(needles, request.event_id, &letter)) continue;
-    RETURN_IF_ERROR(store.FromRocks(
-        batch->Put(store.families().dead_letters, it->key(), letter.SerializeAsString()),
-        "build erasure batch"));
-    ++erased;
-  }
-  RETURN_IF_ERROR(store.FromRocks(it->status(), "read dead letters for erasure"));
+  RETURN_IF_ERROR(ForEachUnderPrefix(
+      store, store.families().dead_letters, shard_prefix, "read dead letters for erasure",
+      [&](const rocksdb::Slice& key, const rocksdb::Slice& value) -> absl::Status {
+        if (!letter.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          return absl::DataLossError(absl::StrCat("shard ", request.shard.value(),
+                                                  ": a dead letter does not decode for erasure"));
+        }
+        if (!EraseLetter(needles, request.event_id, &letter)) return absl::OkStatus();
+        ++erased;
+        return store.FromRocks(
+            batch->Put(store.families().dead_letters, key, letter.SerializeAsString()),
+            "build erasure batch");
+      }));
   for (StagedDeadLetter& s : staged) {
     if (s.shard != request.shard || !EraseLetter(needles, request.event_id, &s.letter)) continue;
     RETURN_IF_ERROR(store.FromRocks(
