@@ -28,14 +28,9 @@ fatal() {
   tail -20 "$TMP/serve.err" >&2
   exit 1
 }
-wait_until() {  # SECONDS DESCRIPTION COMMAND...
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@"; do
-    ((SECONDS < deadline)) || fatal "timed out waiting for $what"
-    sleep 0.2
-  done
-}
+# shellcheck source=wait_lib.sh
+source "$(dirname "$0")/wait_lib.sh"
+on_wait_timeout() { fatal "$1"; }
 
 printf 'r34d\n' >"$TMP/read-token"
 printf 'nope\n' >"$TMP/wrong-token"

@@ -46,15 +46,9 @@ expect_eq() {
   if [[ $2 == "$3" ]]; then ok; else bad "$1: got '$2', want '$3'"; fi
 }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s.
-wait_until() {
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@"; do
-    ((SECONDS < deadline)) || { echo "definitions_cli: timed out waiting for $what" >&2; return 1; }
-    sleep 0.2
-  done
-}
+WAIT_NAME=definitions_cli
+# shellcheck source=wait_lib.sh
+source "$(dirname "$0")/wait_lib.sh"
 
 # ------------------------------------------------------------ (a) validate
 BAD_ROUTING=$TMP/bad_routing.json

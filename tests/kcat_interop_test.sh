@@ -41,16 +41,9 @@ fail() {
   exit 1
 }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s.
-wait_until() {
-  local limit=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@"; do
-    ((SECONDS < deadline)) || { echo "kcat_interop: timed out after ${limit} s waiting for $what" >&2; return 1; }
-    sleep 0.2
-  done
-}
+WAIT_NAME=kcat_interop
+# shellcheck source=wait_lib.sh
+source "$(dirname "$0")/wait_lib.sh"
 
 # True once process $1 has exited (gone or a zombie waiting to be reaped).
 exited() {

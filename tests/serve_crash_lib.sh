@@ -26,14 +26,9 @@ fail() {
   exit 1
 }
 
-wait_until() {  # SECONDS DESCRIPTION COMMAND...
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "timed out waiting for $what"
-    sleep 0.2
-  done
-}
+# shellcheck source=wait_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/wait_lib.sh"
+on_wait_timeout() { fail "$1"; }
 
 start_broker() {  # PARTITIONS; sets BROKERS
   "$BIN" broker --partitions "$1" --bootstrap-file "$TMP/bootstrap" >/dev/null 2>"$TMP/broker.err" &
