@@ -76,7 +76,18 @@ class TimerIndex {
 
   // Removes and returns the earliest timer with due_ms <= now_ms (ties by
   // id, bytewise), or nullopt when none is due.
-  absl::StatusOr<std::optional<Timer>> PopDue(int64_t now_ms);
+  //
+  // Pairing: PopDue reads the timer's id entry and returns DataLoss naming
+  // the timer unless it names this due (a due entry left behind, or a read
+  // made stale by a write through another TimerIndex), except for timers
+  // whose id starts with a non-empty `caller_pairs_prefix`: the caller
+  // fires those only when their due equals the due its own state holds for
+  // them (the revenue rules keep every timer's due in the lead's revenue
+  // state, which firing reads anyway), so PopDue deletes their id entry
+  // unread and firing costs no point read. Either way PopDue writes the same
+  // (both entries deleted).
+  absl::StatusOr<std::optional<Timer>> PopDue(int64_t now_ms,
+                                              absl::string_view caller_pairs_prefix = "");
 
   // The earliest due time, nullopt when there is no timer.
   absl::StatusOr<std::optional<int64_t>> NextDue();
