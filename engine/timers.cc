@@ -87,6 +87,8 @@ std::string TimerIndex::IdKey(absl::string_view id) const {
 }
 
 absl::StatusOr<std::optional<int64_t>> TimerIndex::DueOf(absl::string_view id) {
+  // PopDue deleted it in this txn (a fired timer rescheduled: no lookup).
+  if (id == popped_id_) return std::optional<int64_t>();
   std::optional<std::string> stored;
   ASSIGN_OR_RETURN(stored, txn_.Get(IdKey(id)));
   if (!stored.has_value()) return std::optional<int64_t>();
@@ -122,6 +124,7 @@ absl::Status TimerIndex::Schedule(int64_t due_ms, absl::string_view id, std::str
   if (due_key <= popped_through_) popped_through_.clear();  // PopDue must see it
   txn_.Put(due_key, std::move(payload));
   txn_.Put(IdKey(id), EncodeDue(due_ms));
+  if (id == popped_id_) popped_id_.clear();
   return absl::OkStatus();
 }
 
@@ -197,6 +200,7 @@ absl::StatusOr<std::optional<Timer>> TimerIndex::PopDue(int64_t now_ms,
   ahead_.pop_front();  // First() returned the front
   txn_.Delete(popped_through_);
   txn_.Delete(IdKey(timer->id));
+  popped_id_ = timer->id;
   return timer;
 }
 

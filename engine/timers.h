@@ -114,6 +114,10 @@ class TimerIndex {
   // The due key of the last timer PopDue removed ("" = none): every due key
   // <= it is absent, unless Schedule adds one (which resets it).
   std::string popped_through_;
+  // The id of the timer PopDue removed last ("" = none) while it has no
+  // timer: its id entry is deleted in this txn, so DueOf need not read it
+  // (a fired timer is often rescheduled at once). Schedule of it resets it.
+  std::string popped_id_;
   // Due entries after popped_through_, read ahead by one Scan (a tick firing
   // 50 k timers would otherwise seek once per timer), front first. Exact
   // while no write lands at or before its last key: Schedule and Cancel
