@@ -310,14 +310,20 @@ absl::StatusOr<bool> LeadFold::FireRevenueTimerFromEntry(
   lead.set_owner_id(entry->owner_id());
   lead.mutable_lifecycle()->set_current_stage(entry->stage());
   lead.mutable_lifecycle()->set_entered_at_ms(entry->stage_entered_ms());
-  v1::RevenueLeadState state = entry->state();
+  // The engine works on a copy (discarded when the whole lead must decide),
+  // made on the entry's arena so that keeping it is a pointer swap: a swap
+  // across arenas copies the message three times (≈ 4 % of bench/tick_bench).
+  google::protobuf::Arena* arena = entry->GetArena();
+  LEADLOG_CHECK(arena != nullptr) << "lead " << lead_key << ": \"r/\" entry off the chunk arena";
+  v1::RevenueLeadState* state = google::protobuf::Arena::CreateMessage<v1::RevenueLeadState>(arena);
+  *state = entry->state();
   RevenueEffects effects;
-  RETURN_IF_ERROR(engine.OnTimer(ctx, timer, lead, &state, &effects));
+  RETURN_IF_ERROR(engine.OnTimer(ctx, timer, lead, state, &effects));
   if (effects.stage_change.has_value() || effects.score_change.has_value() ||
       !effects.enroll_flow_id.empty() || effects.reassign.has_value()) {
     return false;  // the effects change the lead: made again on the whole lead
   }
-  entry->mutable_state()->Swap(&state);
+  entry->mutable_state()->Swap(state);
   RETURN_IF_ERROR(ApplyRevenueOutputs(shard, record, txn, timers, lead_key, effects));
   RETURN_IF_ERROR(ApplyRevenueReports(txn, effects));
   MarkRevenueDirty(txn, lead_key);
