@@ -26,6 +26,7 @@
 #include "leadlog/v1/action.pb.h"
 #include "projections/definitions/definition.h"
 #include "projections/lead/lead_projection.h"
+#include "projections/revenue/revenue_engine.h"
 
 namespace leadlog {
 namespace {
@@ -1012,6 +1013,81 @@ TEST_F(RevenueFoldTest, ReportCountersSummedPerChunkEqualFoldingRecordByRecord) 
   EXPECT_EQ(open[0].begin()->second, 0);
   EXPECT_EQ(open[1], open[0]);
   EXPECT_EQ(digests[1], digests[0]);
+}
+
+// Delegates to a LeadFold; on the first clock tick it first plants a due
+// entry of the lead's SLA timer at `stale_due_ms` (a due the lead's revenue
+// state does not hold), as a stale read or a lost delete would leave it.
+class StaleRevenueTimerFold final : public ProjectionFold {
+ public:
+  StaleRevenueTimerFold(std::string lead_key, int64_t stale_due_ms)
+      : lead_key_(std::move(lead_key)), stale_due_ms_(stale_due_ms) {}
+  std::string name() const override { return inner_.name(); }
+  uint32_t version() const override { return inner_.version(); }
+  absl::Status Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) override {
+    if (!record.has_event() && !planted_) {
+      planted_ = true;
+      std::string key = "t/d/";
+      for (int shift = 56; shift >= 0; shift -= 8) {
+        key.push_back(static_cast<char>(static_cast<uint64_t>(stale_due_ms_) >> shift));
+      }
+      key += RevenueTimerId(RevenueTimerKind::kSla, lead_key_, "mql_accept");
+      txn.Put(key, lead_key_);
+    }
+    return inner_.Apply(shard, record, txn);
+  }
+  absl::Status EndChunk(ShardId shard, ProjectionTxn& txn) override {
+    return inner_.EndChunk(shard, txn);
+  }
+  void AbortChunk(ShardId shard, ProjectionTxn& txn) override { inner_.AbortChunk(shard, txn); }
+  std::vector<std::string> transient_prefixes() const override {
+    return inner_.transient_prefixes();
+  }
+
+ private:
+  LeadFold inner_;
+  const std::string lead_key_;
+  const int64_t stale_due_ms_;
+  bool planted_ = false;
+};
+
+// Revenue timers pop without their id entry being read: the engine pairs
+// each with the due in the lead's revenue state. A due entry whose due the
+// state does not hold fires nothing, and the lead's real warning still
+// fires once, on time.
+TEST_F(RevenueFoldTest, StaleRevenueDueEntryFiresNothingAndTheRealTimerStillFires) {
+  MqlLead();
+  const std::string lead_key = Get("u-1").lead_key();
+  StaleRevenueTimerFold fold(lead_key, kT0 + kDay + 9 * kHour);  // Friday 10:00 Berlin
+  ProjectionRunnerOptions options;
+  options.records_per_commit = 1;
+  options.sync_per_commit = false;
+  options.family_version = 120;
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> runner =
+      ProjectionRunner::Create(log_.get(), &fold, options);
+  ASSERT_THAT(runner.status(), IsOk());
+  auto warnings = [&] {
+    int n = 0;
+    absl::StatusOr<std::vector<ProjectionEntry>> entries =
+        (*runner)->Scan(ShardId(0), kOutboxPrefix, "", 1000);
+    EXPECT_THAT(entries.status(), IsOk());
+    for (const ProjectionEntry& e : entries.value_or(std::vector<ProjectionEntry>{})) {
+      v1::Action action;
+      EXPECT_TRUE(action.ParseFromString(e.value));
+      if (action.type() == "sla_warning") ++n;
+    }
+    return n;
+  };
+  clock_.SetMs(kT0 + kDay + 10 * kHour);  // Friday 11:00 Berlin: only the stale due has passed
+  ASSERT_THAT(log_->AppendClockTick(ShardId(0)).status(), IsOk());
+  ASSERT_THAT((*runner)->CatchUp(ShardId(0)).status(), IsOk());
+  EXPECT_EQ(warnings(), 0);
+  clock_.SetMs(kT0 + kDay + 15 * kHour);  // past the warning (15:00 Berlin), before the breach
+  ASSERT_THAT(log_->AppendClockTick(ShardId(0)).status(), IsOk());
+  ASSERT_THAT((*runner)->CatchUp(ShardId(0)).status(), IsOk());
+  EXPECT_EQ(warnings(), 1);
+  ASSERT_THAT(projection_->CatchUpAll(), IsOk());  // the unplanted fold agrees
+  EXPECT_EQ(OfType(Outbox(), "sla_warning").size(), 1u);
 }
 
 // An identify carrying personal traits and context.
