@@ -85,7 +85,12 @@ class TimerIndex {
   // them (the revenue rules keep every timer's due in the lead's revenue
   // state, which firing reads anyway), so PopDue deletes their id entry
   // unread and firing costs no point read. Either way PopDue writes the same
-  // (both entries deleted).
+  // (both entries deleted). A due entry left behind under that prefix (a
+  // stale read, a lost delete) is therefore popped, not reported, and
+  // deletes the id entry of the id's live timer, whose due entry then pops
+  // without one when it falls due: the caller's pairing fires the live one
+  // and ignores the stale one (lead_fold_test
+  // StaleRevenueDueEntryFiresNothingAndTheRealTimerStillFires).
   absl::StatusOr<std::optional<Timer>> PopDue(int64_t now_ms,
                                               absl::string_view caller_pairs_prefix = "");
 
