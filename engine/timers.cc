@@ -9,7 +9,11 @@
 //   entry orders timers by (due, id) for PopDue/NextDue through a Scan; the
 //   id entry finds a timer's due entry for Cancel, Find and
 //   reschedule. Every method writes both or neither, and PopDue/Find check
-//   that they agree (DataLoss naming the timer when they do not).
+//   that they agree (DataLoss naming the timer when they do not). PopDue
+//   skips its check for ids the caller pairs with its own state
+//   (`caller_pairs_prefix`): a tick firing 50 k revenue timers made 50 k
+//   point reads of id entries whose due the lead's revenue state, read to
+//   fire the timer, holds too (bench/tick_bench: ≈ 7 % of the tick).
 // - A PopDue loop removes timers from the front of the due range; within one
 //   TimerIndex it resumes its Scan after the last removed key instead of
 //   skipping the removed (pending-deleted) keys again on every call, and
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/internal/format.h"
 #include "engine/limits.h"
@@ -82,6 +87,8 @@ std::string TimerIndex::IdKey(absl::string_view id) const {
 }
 
 absl::StatusOr<std::optional<int64_t>> TimerIndex::DueOf(absl::string_view id) {
+  // PopDue deleted it in this txn (a fired timer rescheduled: no lookup).
+  if (id == popped_id_) return std::optional<int64_t>();
   std::optional<std::string> stored;
   ASSIGN_OR_RETURN(stored, txn_.Get(IdKey(id)));
   if (!stored.has_value()) return std::optional<int64_t>();
@@ -117,6 +124,7 @@ absl::Status TimerIndex::Schedule(int64_t due_ms, absl::string_view id, std::str
   if (due_key <= popped_through_) popped_through_.clear();  // PopDue must see it
   txn_.Put(due_key, std::move(payload));
   txn_.Put(IdKey(id), EncodeDue(due_ms));
+  if (id == popped_id_) popped_id_.clear();
   return absl::OkStatus();
 }
 
@@ -170,22 +178,29 @@ absl::StatusOr<std::optional<Timer>> TimerIndex::First() {
   return std::optional<Timer>(Timer{*due, std::string(rest.substr(kDueBytes)), entry.value});
 }
 
-absl::StatusOr<std::optional<Timer>> TimerIndex::PopDue(int64_t now_ms) {
+absl::StatusOr<std::optional<Timer>> TimerIndex::PopDue(int64_t now_ms,
+                                                        absl::string_view caller_pairs_prefix) {
   std::optional<Timer> timer;
   ASSIGN_OR_RETURN(timer, First());
   if (!timer.has_value() || timer->due_ms > now_ms) return std::optional<Timer>();
-  // Paired check: the id entry written with this due entry must agree.
-  std::optional<int64_t> indexed_due;
-  ASSIGN_OR_RETURN(indexed_due, DueOf(timer->id));
-  if (indexed_due != timer->due_ms) {
-    return absl::DataLossError(absl::StrCat(
-        "timer \"", Printable(timer->id), "\": due entry says ", timer->due_ms, ", id entry says ",
-        indexed_due.has_value() ? absl::StrCat(*indexed_due) : std::string("nothing")));
+  const bool caller_pairs =
+      !caller_pairs_prefix.empty() && absl::StartsWith(timer->id, caller_pairs_prefix);
+  if (!caller_pairs) {
+    // Paired check: the id entry written with this due entry must agree.
+    std::optional<int64_t> indexed_due;
+    ASSIGN_OR_RETURN(indexed_due, DueOf(timer->id));
+    if (indexed_due != timer->due_ms) {
+      return absl::DataLossError(absl::StrCat(
+          "timer \"", Printable(timer->id), "\": due entry says ", timer->due_ms,
+          ", id entry says ",
+          indexed_due.has_value() ? absl::StrCat(*indexed_due) : std::string("nothing")));
+    }
   }
   popped_through_ = DueKey(timer->due_ms, timer->id);
   ahead_.pop_front();  // First() returned the front
   txn_.Delete(popped_through_);
   txn_.Delete(IdKey(timer->id));
+  popped_id_ = timer->id;
   return timer;
 }
 

@@ -76,7 +76,23 @@ class TimerIndex {
 
   // Removes and returns the earliest timer with due_ms <= now_ms (ties by
   // id, bytewise), or nullopt when none is due.
-  absl::StatusOr<std::optional<Timer>> PopDue(int64_t now_ms);
+  //
+  // Pairing: PopDue reads the timer's id entry and returns DataLoss naming
+  // the timer unless it names this due (a due entry left behind, or a read
+  // made stale by a write through another TimerIndex), except for timers
+  // whose id starts with a non-empty `caller_pairs_prefix`: the caller
+  // fires those only when their due equals the due its own state holds for
+  // them (the revenue rules keep every timer's due in the lead's revenue
+  // state, which firing reads anyway), so PopDue deletes their id entry
+  // unread and firing costs no point read. Either way PopDue writes the same
+  // (both entries deleted). A due entry left behind under that prefix (a
+  // stale read, a lost delete) is therefore popped, not reported, and
+  // deletes the id entry of the id's live timer, whose due entry then pops
+  // without one when it falls due: the caller's pairing fires the live one
+  // and ignores the stale one (lead_fold_test
+  // StaleRevenueDueEntryFiresNothingAndTheRealTimerStillFires).
+  absl::StatusOr<std::optional<Timer>> PopDue(int64_t now_ms,
+                                              absl::string_view caller_pairs_prefix = "");
 
   // The earliest due time, nullopt when there is no timer.
   absl::StatusOr<std::optional<int64_t>> NextDue();
@@ -103,6 +119,10 @@ class TimerIndex {
   // The due key of the last timer PopDue removed ("" = none): every due key
   // <= it is absent, unless Schedule adds one (which resets it).
   std::string popped_through_;
+  // The id of the timer PopDue removed last ("" = none) while it has no
+  // timer: its id entry is deleted in this txn, so DueOf need not read it
+  // (a fired timer is often rescheduled at once). Schedule of it resets it.
+  std::string popped_id_;
   // Due entries after popped_through_, read ahead by one Scan (a tick firing
   // 50 k timers would otherwise seek once per timer), front first. Exact
   // while no write lands at or before its last key: Schedule and Cancel

@@ -78,10 +78,11 @@ std::string Show(const absl::StatusOr<std::optional<Timer>>& timer) {
 }
 
 // Pops every timer due at `now_ms`, shown as above.
-std::vector<std::string> PopAll(TimerIndex& timers, int64_t now_ms) {
+std::vector<std::string> PopAll(TimerIndex& timers, int64_t now_ms,
+                                absl::string_view caller_pairs_prefix = "") {
   std::vector<std::string> popped;
   while (true) {
-    absl::StatusOr<std::optional<Timer>> timer = timers.PopDue(now_ms);
+    absl::StatusOr<std::optional<Timer>> timer = timers.PopDue(now_ms, caller_pairs_prefix);
     if (!timer.ok() || !timer->has_value()) {
       if (!timer.ok()) popped.push_back(timer.status().ToString());
       return popped;
@@ -363,6 +364,78 @@ TEST_P(TimerIndexTest, DisagreeingEntriesAreDataLoss) {
                                           "entry says nothing"),
                                 HasSubstr("DATA_LOSS: timer \"lost\": id entry says due 7 but "
                                           "there is no due entry")));
+}
+
+// Pops without the id entry read (ids under the caller's prefix) return
+// the same timers in the same order and leave the same state as paired
+// pops, including a timer rescheduled right after it fired (a tick's SLA
+// warning rescheduled to the breach).
+TEST_P(TimerIndexTest, CallerPairedPopsFireAndWriteExactlyAsPairedPops) {
+  // The same script on two indices: "p/" pops paired, "q/" caller-paired.
+  std::vector<std::string> seen[2];
+  const std::string index_prefix[2] = {"p/", "q/"};
+  const std::string caller_pairs[2] = {"", "rev/"};
+  auto step = [&](int n) {
+    return [&, n](ProjectionTxn& txn) {
+      for (int k = 0; k < 2; ++k) {
+        TimerIndex timers(txn, index_prefix[k]);
+        if (n == 0) {
+          ASSERT_OK(timers.Schedule(100, "rev/b", "lead-b"));
+          ASSERT_OK(timers.Schedule(100, "rev/a", "lead-a"));
+          ASSERT_OK(timers.Schedule(50, "flow/x", "x"));
+          ASSERT_OK(timers.Schedule(400, "rev/c", "lead-c"));
+        } else if (n == 1) {
+          while (true) {
+            absl::StatusOr<std::optional<Timer>> timer = timers.PopDue(200, caller_pairs[k]);
+            ASSERT_OK(timer.status());
+            if (!timer->has_value()) break;
+            seen[k].push_back(Show(*timer));
+            if ((*timer)->id == "rev/a") {
+              ASSERT_OK(timers.Schedule(300, "rev/a", "breach"));
+            }
+          }
+          seen[k].push_back(Show(timers.Find("rev/a")));
+          seen[k].push_back(Show(timers.Find("rev/b")));
+        } else {
+          for (const std::string& s : PopAll(timers, 1000, caller_pairs[k])) seen[k].push_back(s);
+        }
+      }
+    };
+  };
+  std::unique_ptr<ProjectionRunner> runner = Run({step(0), step(1), step(2)});
+  EXPECT_THAT(seen[0], ElementsAre("flow/x@50:x", "rev/a@100:lead-a", "rev/b@100:lead-b",
+                                   "rev/a@300:breach", "none", "rev/a@300:breach",
+                                   "rev/c@400:lead-c"));
+  EXPECT_EQ(seen[1], seen[0]);
+  for (const std::string& prefix : index_prefix) {
+    absl::StatusOr<std::vector<ProjectionEntry>> left = runner->Scan(kShard, prefix, "", 10);
+    ASSERT_OK(left);
+    EXPECT_THAT(*left, IsEmpty()) << prefix;  // both entries of every fired timer deleted
+  }
+}
+
+// The caller-paired pop skips only the id entry: a due entry without one
+// pops under the prefix (the caller's state decides whether it fires),
+// stays DataLoss outside it, and a malformed due key is DataLoss naming the
+// key either way.
+TEST_P(TimerIndexTest, CallerPairedPopSkipsOnlyTheIdEntry) {
+  std::vector<std::string> seen;
+  std::unique_ptr<ProjectionRunner> runner = Run({[&](ProjectionTxn& txn) {
+    txn.Put("t/d/" + Be64(5) + "rev/orphan", "p");  // no id entry
+    txn.Put("t/d/" + Be64(6) + "other", "q");        // no id entry
+    TimerIndex timers(txn);
+    seen.push_back(Show(timers.PopDue(10, "rev/")));
+    seen.push_back(Show(timers.PopDue(10, "rev/")));
+    txn.Delete("t/d/" + Be64(6) + "other");
+    txn.Put("t/d/" + std::string("\x01\x02", 2), "short");  // 2 bytes of due, no id
+    TimerIndex fresh(txn);
+    seen.push_back(Show(fresh.PopDue(10, "rev/")));
+  }});
+  EXPECT_THAT(seen, ElementsAre("rev/orphan@5:p",
+                                HasSubstr("DATA_LOSS: timer \"other\": due entry says 6, id "
+                                          "entry says nothing"),
+                                HasSubstr("DATA_LOSS: timer due entry \"t/d/\\x01\\x02\": "
+                                          "malformed key")));
 }
 
 TEST(TimerIndex, KeyLayoutIsPinned) {

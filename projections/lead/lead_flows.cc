@@ -27,6 +27,7 @@
 #include "projections/flows/flow_engine.h"
 #include "projections/lead/lead_fold.h"
 #include "projections/lifecycle/lifecycle.h"
+#include "projections/revenue/revenue_engine.h"
 
 namespace leadlog {
 namespace {
@@ -351,13 +352,14 @@ absl::Status LeadFold::FireDueTimers(ShardId shard, const v1::LogRecord& record,
   if (bound.has_value() && record.log_time_ms() < *bound) return absl::OkStatus();
   TimerIndex timers(txn);
   while (true) {
-    ASSIGN_OR_RETURN(std::optional<Timer> timer, timers.PopDue(record.log_time_ms()));
+    ASSIGN_OR_RETURN(std::optional<Timer> timer,
+                     timers.PopDue(record.log_time_ms(), kRevenueTimerPrefix));
     if (!timer.has_value()) {
       ASSIGN_OR_RETURN(std::optional<int64_t> next, timers.NextDue());
       TimersDueBound(txn) = next.value_or(std::numeric_limits<int64_t>::max());
       return absl::OkStatus();
     }
-    if (absl::StartsWith(timer->id, "rev/")) {
+    if (absl::StartsWith(timer->id, kRevenueTimerPrefix)) {
       RETURN_IF_ERROR(FireRevenueTimer(shard, record, txn, timers, *timer));
       continue;
     }

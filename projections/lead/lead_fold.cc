@@ -728,6 +728,7 @@ struct LeadFold::ChunkLeads {
   ChunkDefinitions definitions;
   std::optional<int64_t> timers_due_bound;
   absl::node_hash_map<std::string, ChunkEnrollment> enrollments;  // by state key
+  ChunkRevenueReports revenue_reports;
 };
 
 absl::Status LeadFold::Emit(ProjectionTxn& txn, ShardId shard, v1::Action action) {
@@ -748,6 +749,10 @@ LeadFold::ChunkDefinitions& LeadFold::Definitions(ProjectionTxn& txn) {
 absl::node_hash_map<std::string, LeadFold::ChunkEnrollment>& LeadFold::Enrollments(
     ProjectionTxn& txn) {
   return Chunk(txn).enrollments;
+}
+
+LeadFold::ChunkRevenueReports& LeadFold::RevenueReports(ProjectionTxn& txn) {
+  return Chunk(txn).revenue_reports;
 }
 
 std::optional<int64_t>& LeadFold::TimersDueBound(ProjectionTxn& txn) {
@@ -889,7 +894,7 @@ absl::Status LeadFold::EndChunk(ShardId, ProjectionTxn& txn) {
   }
   // Puts land in the txn's ordered buffer: the map's order does not matter.
   for (auto& [key, entry] : chunk->leads) RETURN_IF_ERROR(chunk->Flush(txn, key, entry));
-  return absl::OkStatus();
+  return FlushRevenueReports(txn, chunk->revenue_reports);
 }
 
 absl::Status LeadFold::ChunkLeads::Flush(ProjectionTxn& txn, const std::string& key,

@@ -218,6 +218,21 @@ class LeadFold final : public ProjectionFold {
   void FlushEnrollments(ProjectionTxn& txn);
   absl::Status ScheduleTimer(ProjectionTxn& txn, TimerIndex& timers, int64_t due_ms,
                              absl::string_view id, std::string payload);
+  // Revenue report counters and samples of the chunk (ApplyRevenueReports),
+  // written once per key at EndChunk (FlushRevenueReports) instead of read
+  // and written per effect: a tick firing 50 k SLA warnings bumps one
+  // counter 50 k times. Only the fold writes "rs/" and "rm/" keys and it
+  // never reads them back within a chunk, so the result is the same.
+  struct ChunkRevenueReports {
+    // Counter -> summed delta; a counter any non-zero delta touched is
+    // written even when the sum is 0 (as the per-effect writes did), so the
+    // state does not depend on chunk boundaries.
+    absl::flat_hash_map<std::string, int64_t> counters;
+    // Metric -> the chunk's samples, BE64 each, in fold order.
+    absl::flat_hash_map<std::string, std::string> samples;
+  };
+  ChunkRevenueReports& RevenueReports(ProjectionTxn& txn);
+  absl::Status FlushRevenueReports(ProjectionTxn& txn, const ChunkRevenueReports& reports);
   // `slot` when set, else compute(), kept in `slot` when it succeeds.
   template <typename T, typename F>
   static absl::StatusOr<T> MemoInChunk(std::optional<T>& slot, F compute) {

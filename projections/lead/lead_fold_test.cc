@@ -1,6 +1,7 @@
 #include "projections/lead/lead_fold.h"
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "consumers/codec.h"
@@ -24,6 +26,7 @@
 #include "leadlog/v1/action.pb.h"
 #include "projections/definitions/definition.h"
 #include "projections/lead/lead_projection.h"
+#include "projections/revenue/revenue_engine.h"
 
 namespace leadlog {
 namespace {
@@ -963,6 +966,128 @@ TEST_F(LeadFoldTest, RevenueTimersFiredFromTheEntryGiveTheStateOfTheWholeLead) {
   }
   EXPECT_GT(from_entry.revenue_timers_fired_from_entry(), 0u);  // 13 in this workload
   EXPECT_EQ(whole_lead.revenue_timers_fired_from_entry(), 0u);
+}
+
+// Report counters are summed per chunk and written at its end; a counter
+// whose deltas cancel out within a chunk is still written (as folding record
+// by record writes it), so the state does not depend on chunk boundaries.
+TEST_F(RevenueFoldTest, ReportCountersSummedPerChunkEqualFoldingRecordByRecord) {
+  PublishToShards(Load("business_calendar.json"), 1);
+  PublishToShards(Load("revenue_rules.json"), 1);
+  // The MQL's clock opens (sla_open +1) and the acceptance meets it
+  // (sla_open -1): both inside one chunk of the large-chunk runner.
+  Ingest({DefinitionLine(SmallScoring()), DefinitionLine(SmallRouting()),
+          Identify("e1", "anon-1", "u-1", 5000), Page("e2", "anon-1", "u-1", "/pricing"),
+          Page("e3", "anon-1", "u-1", "/pricing"), Page("e4", "anon-1", "u-1", "/pricing"),
+          Fact("f1", "u-1", "Lead Accepted", "")},
+         /*catch_up=*/false);
+  LeadFold fold;
+  auto open_counters = [](ProjectionRunner& runner) {
+    std::map<std::string, int64_t> open;
+    absl::StatusOr<std::vector<ProjectionEntry>> page =
+        runner.Scan(ShardId(0), kRevenueCounterPrefix, "", 100);
+    EXPECT_THAT(page.status(), IsOk());
+    for (const ProjectionEntry& e : page.value_or(std::vector<ProjectionEntry>())) {
+      if (absl::StrContains(e.key, "sla_open:mql_accept")) open[e.key] = DecodeRevenueCounter(e.value);
+    }
+    return open;
+  };
+  std::string digests[2];
+  std::map<std::string, int64_t> open[2];
+  const uint64_t records_per_commit[2] = {1, 1000};
+  for (int i = 0; i < 2; ++i) {
+    ProjectionRunnerOptions options;
+    options.records_per_commit = records_per_commit[i];
+    options.sync_per_commit = false;
+    options.family_version = 110 + i;
+    absl::StatusOr<std::unique_ptr<ProjectionRunner>> runner =
+        ProjectionRunner::Create(log_.get(), &fold, options);
+    ASSERT_THAT(runner.status(), IsOk());
+    ASSERT_THAT((*runner)->CatchUp(ShardId(0)).status(), IsOk());
+    absl::StatusOr<std::string> digest = (*runner)->StateDigest(ShardId(0));
+    ASSERT_THAT(digest.status(), IsOk());
+    digests[i] = *digest;
+    open[i] = open_counters(**runner);
+  }
+  ASSERT_EQ(open[0].size(), 1u);  // the met clock's open counter: present, back to 0
+  EXPECT_EQ(open[0].begin()->second, 0);
+  EXPECT_EQ(open[1], open[0]);
+  EXPECT_EQ(digests[1], digests[0]);
+}
+
+// Delegates to a LeadFold; on the first clock tick it first plants a due
+// entry of the lead's SLA timer at `stale_due_ms` (a due the lead's revenue
+// state does not hold), as a stale read or a lost delete would leave it.
+class StaleRevenueTimerFold final : public ProjectionFold {
+ public:
+  StaleRevenueTimerFold(std::string lead_key, int64_t stale_due_ms)
+      : lead_key_(std::move(lead_key)), stale_due_ms_(stale_due_ms) {}
+  std::string name() const override { return inner_.name(); }
+  uint32_t version() const override { return inner_.version(); }
+  absl::Status Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) override {
+    if (!record.has_event() && !planted_) {
+      planted_ = true;
+      std::string key = "t/d/";
+      for (int shift = 56; shift >= 0; shift -= 8) {
+        key.push_back(static_cast<char>(static_cast<uint64_t>(stale_due_ms_) >> shift));
+      }
+      key += RevenueTimerId(RevenueTimerKind::kSla, lead_key_, "mql_accept");
+      txn.Put(key, lead_key_);
+    }
+    return inner_.Apply(shard, record, txn);
+  }
+  absl::Status EndChunk(ShardId shard, ProjectionTxn& txn) override {
+    return inner_.EndChunk(shard, txn);
+  }
+  void AbortChunk(ShardId shard, ProjectionTxn& txn) override { inner_.AbortChunk(shard, txn); }
+  std::vector<std::string> transient_prefixes() const override {
+    return inner_.transient_prefixes();
+  }
+
+ private:
+  LeadFold inner_;
+  const std::string lead_key_;
+  const int64_t stale_due_ms_;
+  bool planted_ = false;
+};
+
+// Revenue timers pop without their id entry being read: the engine pairs
+// each with the due in the lead's revenue state. A due entry whose due the
+// state does not hold fires nothing, and the lead's real warning still
+// fires once, on time.
+TEST_F(RevenueFoldTest, StaleRevenueDueEntryFiresNothingAndTheRealTimerStillFires) {
+  MqlLead();
+  const std::string lead_key = Get("u-1").lead_key();
+  StaleRevenueTimerFold fold(lead_key, kT0 + kDay + 9 * kHour);  // Friday 10:00 Berlin
+  ProjectionRunnerOptions options;
+  options.records_per_commit = 1;
+  options.sync_per_commit = false;
+  options.family_version = 120;
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> runner =
+      ProjectionRunner::Create(log_.get(), &fold, options);
+  ASSERT_THAT(runner.status(), IsOk());
+  auto warnings = [&] {
+    int n = 0;
+    absl::StatusOr<std::vector<ProjectionEntry>> entries =
+        (*runner)->Scan(ShardId(0), kOutboxPrefix, "", 1000);
+    EXPECT_THAT(entries.status(), IsOk());
+    for (const ProjectionEntry& e : entries.value_or(std::vector<ProjectionEntry>{})) {
+      v1::Action action;
+      EXPECT_TRUE(action.ParseFromString(e.value));
+      if (action.type() == "sla_warning") ++n;
+    }
+    return n;
+  };
+  clock_.SetMs(kT0 + kDay + 10 * kHour);  // Friday 11:00 Berlin: only the stale due has passed
+  ASSERT_THAT(log_->AppendClockTick(ShardId(0)).status(), IsOk());
+  ASSERT_THAT((*runner)->CatchUp(ShardId(0)).status(), IsOk());
+  EXPECT_EQ(warnings(), 0);
+  clock_.SetMs(kT0 + kDay + 15 * kHour);  // past the warning (15:00 Berlin), before the breach
+  ASSERT_THAT(log_->AppendClockTick(ShardId(0)).status(), IsOk());
+  ASSERT_THAT((*runner)->CatchUp(ShardId(0)).status(), IsOk());
+  EXPECT_EQ(warnings(), 1);
+  ASSERT_THAT(projection_->CatchUpAll(), IsOk());  // the unplanted fold agrees
+  EXPECT_EQ(OfType(Outbox(), "sla_warning").size(), 1u);
 }
 
 // An identify carrying personal traits and context.

@@ -20,7 +20,7 @@
 namespace leadlog {
 namespace {
 
-constexpr absl::string_view kPrefix = "rev/";
+constexpr absl::string_view kPrefix = kRevenueTimerPrefix;
 constexpr int64_t kNever = BusinessCalendarClock::kNever;
 
 std::string OwnerLabel(absl::string_view owner) {

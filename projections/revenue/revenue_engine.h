@@ -96,6 +96,12 @@ struct RevenueContext {
 // Timer ids (persisted in the timer index: do not change):
 //   "rev/stall/<lead>", "rev/sla/<sla id>/<lead>", "rev/stale/<lead>",
 //   "rev/recontact/<lead>".
+// Every revenue timer fires only when its due equals the due the lead's
+// revenue state holds for it (stall_due_ms, an SLA clock's warn or breach
+// due, ...): the engine pairs its timers with its state, so the lead
+// projection pops them without reading their id entries
+// (TimerIndex::PopDue's caller_pairs_prefix).
+inline constexpr absl::string_view kRevenueTimerPrefix = "rev/";
 enum class RevenueTimerKind { kStall, kSla, kStale, kRecontact };
 
 struct RevenueTimer {
