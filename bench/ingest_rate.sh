@@ -120,5 +120,5 @@ echo "events=$events leads=$leads flows=$flows producer_rate=$rate ingested=$((t
 # The change stream's backlog when serve stopped (published by the next
 # serve; `-- --no-changes` leaves every change pending).
 echo "changes: drained ${drain_ms} ms after ingest; serve cpu ${serve_cpu_s} s; at stop $("$leadlog" changes --data-dir "$work/log" 2>/dev/null | tail -1 || echo n/a)"
-rebuild=$("$leadlog" rebuild --data-dir "$work/log" | tail -1)
+rebuild=$("$leadlog" rebuild --data-dir "$work/log" | grep "^rebuilt ")
 echo "rebuild: $rebuild"

@@ -250,7 +250,7 @@ drop "$work/fast_proj/log"
 echo "== rebuild of the lead projection from sequence 0" >&2
 /usr/bin/time -v "$leadlog" rebuild --data-dir "$work/durable_proj/log" >"$work/rebuild.out" 2>"$work/rebuild.err" ||
   die "rebuild: $(tail -3 "$work/rebuild.out" "$work/rebuild.err")"
-rebuild_line=$(tail -1 "$work/rebuild.out")
+rebuild_line=$(grep "^rebuilt " "$work/rebuild.out")
 rebuild_records=$(sed -nE 's/.*: ([0-9]+) records in ([0-9.]+) s \(([0-9]+) records\/s\).*/\1/p' <<<"$rebuild_line")
 rebuild_s=$(sed -nE 's/.*: ([0-9]+) records in ([0-9.]+) s \(([0-9]+) records\/s\).*/\2/p' <<<"$rebuild_line")
 rebuild_rate=$(sed -nE 's/.*: ([0-9]+) records in ([0-9.]+) s \(([0-9]+) records\/s\).*/\3/p' <<<"$rebuild_line")

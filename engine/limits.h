@@ -55,6 +55,16 @@ inline constexpr size_t kProjectionValueBytesMax = 1024 * 1024;
 inline constexpr uint64_t kProjectionRecordsPerCommitDefault = 1000;
 inline constexpr uint64_t kProjectionRecordsPerCommitMax = 100'000;
 
+// Committed projection state a runner keeps in memory per shard between
+// chunks (ProjectionRunnerOptions::state_cache_bytes; keys + values + a
+// fixed charge per entry, engine/internal/state_cache.h). Default and
+// ceiling; 0 disables.
+inline constexpr size_t kProjectionStateCacheBytesDefault = 32u << 20;
+inline constexpr size_t kProjectionStateCacheBytesMax = 1u << 30;
+// Most threads a rebuild folds shards on (LeadProjectionOptions::
+// rebuild_fold_threads; its default is the machine's cores up to this).
+inline constexpr uint32_t kRebuildFoldThreadsMax = 16;
+
 // Records a shard's log may run ahead of its live projection before the
 // ingest writer waits for the projector thread (engine/live_projector.h,
 // `serve --projection-lag-max`): bounds read staleness and the catch-up a
@@ -67,6 +77,9 @@ static_assert(kProjectionLagRecordsDefault <= kProjectionLagRecordsMax);
 static_assert(kProjectionLagRecordsDefault >= kProjectionRecordsPerCommitDefault,
               "a lagging shard must be able to fill a whole chunk");
 static_assert(kProjectionRecordsPerCommitDefault <= kProjectionRecordsPerCommitMax);
+static_assert(kProjectionStateCacheBytesDefault <= kProjectionStateCacheBytesMax);
+static_assert(kProjectionStateCacheBytesMax >= kProjectionValueBytesMax + kProjectionKeyBytesMax,
+              "the largest entry a fold may write must fit the largest cache");
 static_assert(kProjectionRecordsPerCommitMax <= kReadRangeRecordsMax,
               "one chunk must be readable with one ReadRange call");
 static_assert(kBatchIntervalMsDefault <= kBatchIntervalMsMax);

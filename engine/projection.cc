@@ -29,6 +29,7 @@
 #include "engine/internal/event_log_access.h"
 #include "engine/internal/format.h"
 #include "engine/internal/projection_format.h"
+#include "engine/internal/state_cache.h"
 #include "engine/internal/store.h"
 #include "engine/status_macros.h"
 #include "rocksdb/write_batch.h"
@@ -63,20 +64,35 @@ absl::StatusOr<Store*> StoreOrError(EventLog* log) {
 }
 
 // One chunk's reads and buffered writes for one shard of one version.
+//
+// `cache` (optional) is the runner's StateCache of the shard: committed
+// values kept across chunks. Transient keys (`transient`, pruned outside
+// the runner) never enter it; they and every key without a cache are
+// remembered for this chunk only.
 class TxnImpl final : public ProjectionTxn {
  public:
-  TxnImpl(const Store& store, rocksdb::ColumnFamilyHandle* family, ShardId shard)
-      : store_(store), family_(family), shard_(shard) {}
+  TxnImpl(const Store& store, rocksdb::ColumnFamilyHandle* family, ShardId shard,
+          internal::StateCache* cache = nullptr,
+          const std::vector<std::string>* transient = nullptr)
+      : store_(store),
+        family_(family),
+        shard_(shard),
+        cache_(cache != nullptr && cache->enabled() ? cache : nullptr),
+        transient_(transient) {}
 
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override {
     RETURN_IF_ERROR(CheckKey(key));
-    std::string owned(key);
-    auto it = pending_.find(owned);
+    auto it = pending_.find(key);
     if (it != pending_.end()) return it->second;
     // Committed values do not change during a chunk (one runner per
-    // version): repeated reads of a key are served from memory.
-    auto cached = committed_reads_.find(owned);
-    if (cached != committed_reads_.end()) return cached->second;
+    // version; Prune deletes transient keys only): repeated reads of a key
+    // are served from memory.
+    const bool shared = cache_ != nullptr && !IsTransient(key);
+    if (shared) {
+      if (const std::optional<std::string>* cached = cache_->Find(key)) return *cached;
+    } else if (auto cached = committed_reads_.find(key); cached != committed_reads_.end()) {
+      return cached->second;
+    }
     internal::EncodeProjectionStateKey(shard_, key, &scratch_);
     std::string value;
     rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), family_, scratch_, &value);
@@ -85,7 +101,11 @@ class TxnImpl final : public ProjectionTxn {
       RETURN_IF_ERROR(store_.FromRocks(s, "read projection state"));
       result = std::move(value);
     }
-    committed_reads_.emplace(std::move(owned), result);
+    if (shared) {
+      cache_->Insert(key, result);
+    } else {
+      committed_reads_.emplace(std::string(key), result);
+    }
     return result;
   }
 
@@ -109,7 +129,9 @@ class TxnImpl final : public ProjectionTxn {
   // The first invalid Put/Delete, or OK.
   const absl::Status& status() const { return status_; }
 
-  // Writes the pending state (in key order) and `checkpoint` in one batch.
+  // Writes the pending state (in key order) and `checkpoint` in one batch;
+  // then the cache holds the written values (or, when the write failed,
+  // nothing: what is on disk is unknown). The txn is spent afterwards.
   absl::Status Commit(Sequence checkpoint, bool sync) {
     rocksdb::WriteBatch batch;
     std::string key;
@@ -125,15 +147,36 @@ class TxnImpl final : public ProjectionTxn {
     RETURN_IF_ERROR(store_.FromRocks(batch.Put(family_, key, value), "build projection batch"));
     rocksdb::WriteOptions write;
     write.sync = sync;
-    return store_.FromRocks(store_.db()->Write(write, &batch), "write projection batch");
+    absl::Status written =
+        store_.FromRocks(store_.db()->Write(write, &batch), "write projection batch");
+    if (cache_ == nullptr) return written;
+    if (!written.ok()) {
+      cache_->Clear();
+      return written;
+    }
+    for (auto& [fold_key, value] : pending_) {
+      if (!IsTransient(fold_key)) cache_->Insert(fold_key, std::move(value));
+    }
+    pending_.clear();
+    return written;
   }
 
  private:
+  bool IsTransient(absl::string_view key) const {
+    if (transient_ == nullptr) return false;
+    for (const std::string& prefix : *transient_) {
+      if (absl::StartsWith(key, prefix)) return true;
+    }
+    return false;
+  }
+
   const Store& store_;
   rocksdb::ColumnFamilyHandle* const family_;
   const ShardId shard_;
+  internal::StateCache* const cache_;                // null: none
+  const std::vector<std::string>* const transient_;  // null: none
   // Ordered: the batch is built in key order, independent of Apply's order.
-  std::map<std::string, std::optional<std::string>> pending_;
+  std::map<std::string, std::optional<std::string>, std::less<>> pending_;
   // Committed values read in this chunk (nullopt: absent).
   absl::flat_hash_map<std::string, std::optional<std::string>> committed_reads_;
   absl::Status status_;
@@ -259,7 +302,8 @@ class RunnerImpl final : public ProjectionRunner {
         fold_(fold),
         options_(options),
         family_(family),
-        label_(std::move(label)) {}
+        label_(std::move(label)),
+        transient_(fold->transient_prefixes()) {}
 
   absl::Status LoadCheckpoints();
   absl::StatusOr<Sequence> CatchUp(ShardId shard) override;
@@ -270,6 +314,7 @@ class RunnerImpl final : public ProjectionRunner {
     return reader.Get(key);
   }
   absl::StatusOr<std::string> StateDigest(ShardId shard) const override;
+  ProjectionRunnerStats Stats() const override;
   absl::Status Prune(ShardId shard, absl::string_view prefix, absl::string_view through_key,
                      bool sync) override;
   absl::StatusOr<std::vector<ProjectionEntry>> Scan(ShardId shard, absl::string_view prefix,
@@ -280,8 +325,16 @@ class RunnerImpl final : public ProjectionRunner {
   }
 
  private:
-  absl::Status ApplyChunk(ShardId shard, Sequence from, Sequence end)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(catch_up_mu_);
+  // What CatchUp of one shard owns: its lock, held for the whole call, and
+  // the shard's cache of committed state.
+  struct ShardFold {
+    explicit ShardFold(size_t cache_bytes) : cache(cache_bytes) {}
+    absl::Mutex mu;
+    internal::StateCache cache ABSL_GUARDED_BY(mu);
+  };
+  // The ShardFold of `shard` (created on first use; lives as the runner).
+  ShardFold& ShardOf(ShardId shard);
+  absl::Status ApplyChunk(ShardId shard, Sequence from, Sequence end, internal::StateCache* cache);
   absl::Status Annotate(const absl::Status& status, ShardId shard, uint64_t sequence) const {
     return absl::Status(status.code(), absl::StrCat(label_, " shard ", shard.value(), " sequence ",
                                                     sequence, ": ", status.message()));
@@ -293,9 +346,13 @@ class RunnerImpl final : public ProjectionRunner {
   const ProjectionRunnerOptions options_;
   rocksdb::ColumnFamilyHandle* const family_;
   const std::string label_;  // "projection <name> v<family version>[ (fold v<version>)]"
-  // Serialises CatchUp; held for the whole call.
-  absl::Mutex catch_up_mu_;
-  mutable absl::Mutex checkpoint_mu_ ABSL_ACQUIRED_AFTER(catch_up_mu_);
+  const std::vector<std::string> transient_;  // fold_->transient_prefixes()
+  // CatchUp is serialised per shard; different shards fold concurrently
+  // (their state keys and checkpoints are disjoint: every key begins with
+  // the shard id).
+  mutable absl::Mutex shards_mu_;
+  absl::flat_hash_map<ShardId, std::unique_ptr<ShardFold>> shards_ ABSL_GUARDED_BY(shards_mu_);
+  mutable absl::Mutex checkpoint_mu_;
   // What is on disk, for every shard whose checkpoint was read or written.
   absl::flat_hash_map<ShardId, Sequence> checkpoints_ ABSL_GUARDED_BY(checkpoint_mu_);
 };
@@ -321,12 +378,34 @@ Sequence RunnerImpl::Checkpoint(ShardId shard) const {
   return it == checkpoints_.end() ? Sequence(0) : it->second;
 }
 
+RunnerImpl::ShardFold& RunnerImpl::ShardOf(ShardId shard) {
+  absl::MutexLock lock(&shards_mu_);
+  std::unique_ptr<ShardFold>& fold = shards_[shard];
+  if (fold == nullptr) fold = std::make_unique<ShardFold>(options_.state_cache_bytes);
+  return *fold;  // stable: the map owns it for the runner's life
+}
+
+ProjectionRunnerStats RunnerImpl::Stats() const {
+  ProjectionRunnerStats stats;
+  absl::MutexLock lock(&shards_mu_);
+  for (const auto& [shard, fold] : shards_) {
+    // The counters are atomics: no need for (or wait on) the shard's lock.
+    const internal::StateCache& cache = ABSL_TS_UNCHECKED_READ(fold->cache);
+    stats.state_cache_hits += cache.hits();
+    stats.state_cache_misses += cache.misses();
+    stats.state_cache_evictions += cache.evictions();
+    stats.state_cache_bytes += cache.bytes();
+  }
+  return stats;
+}
+
 absl::StatusOr<Sequence> RunnerImpl::CatchUp(ShardId shard) {
   if (store_->read_only()) {
     return absl::FailedPreconditionError(
         absl::StrCat(label_, ": event log in ", store_->data_dir(), " is open read-only"));
   }
-  absl::MutexLock lock(&catch_up_mu_);
+  ShardFold& fold = ShardOf(shard);
+  absl::MutexLock lock(&fold.mu);
   Sequence from;
   ASSIGN_OR_RETURN(from, LoadCheckpoint(*store_, family_, shard, label_));
   const Sequence to = log_->Position(shard);
@@ -337,7 +416,7 @@ absl::StatusOr<Sequence> RunnerImpl::CatchUp(ShardId shard) {
   }
   while (from < to) {
     const Sequence end(std::min(from.value() + options_.records_per_commit, to.value()));
-    RETURN_IF_ERROR(ApplyChunk(shard, from, end));
+    RETURN_IF_ERROR(ApplyChunk(shard, from, end, &fold.cache));
     from = end;
   }
   absl::MutexLock checkpoint_lock(&checkpoint_mu_);
@@ -345,8 +424,9 @@ absl::StatusOr<Sequence> RunnerImpl::CatchUp(ShardId shard) {
   return from;
 }
 
-absl::Status RunnerImpl::ApplyChunk(ShardId shard, Sequence from, Sequence end) {
-  TxnImpl txn(*store_, family_, shard);
+absl::Status RunnerImpl::ApplyChunk(ShardId shard, Sequence from, Sequence end,
+                                    internal::StateCache* cache) {
+  TxnImpl txn(*store_, family_, shard, cache, &transient_);
   uint64_t next = from.value();
   absl::Status read = log_->ReadRange(shard, from, end, [&](const v1::LogRecord& record) {
     absl::Status applied = fold_->Apply(shard, record, txn);
@@ -366,6 +446,7 @@ absl::Status RunnerImpl::ApplyChunk(ShardId shard, Sequence from, Sequence end) 
   }
   if (!read.ok()) {
     fold_->AbortChunk(shard, txn);
+    cache->Clear();  // it holds committed values only; dropped to be safe
     return read;
   }
   RETURN_IF_ERROR(txn.Commit(end, options_.sync_per_commit));
@@ -537,6 +618,11 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
   const uint32_t version = fold->version();
   RETURN_IF_ERROR(internal::CheckProjectionName(name, "name"));
   RETURN_IF_ERROR(internal::CheckProjectionVersion(version, "version"));
+  if (options.state_cache_bytes > kProjectionStateCacheBytesMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "state_cache_bytes: ", options.state_cache_bytes,
+        ", expected 0..kProjectionStateCacheBytesMax (", kProjectionStateCacheBytesMax, ")"));
+  }
   if (options.records_per_commit < 1 ||
       options.records_per_commit > kProjectionRecordsPerCommitMax) {
     return absl::InvalidArgumentError(absl::StrCat(

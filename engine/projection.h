@@ -10,7 +10,9 @@
 // (blue/green, ProjectionCatalog).
 //
 // Thread-safety: ProjectionRunner and ProjectionCatalog are thread-safe.
-// CatchUp calls on one runner are serialised inside. One runner per
+// CatchUp calls for one shard are serialised inside; CatchUp calls for
+// different shards run concurrently (the fold must allow concurrent Applies
+// on different shards, each with its own ProjectionTxn). One runner per
 // projection version per process: two runners of the same version would
 // race on its checkpoints (caller's contract). A ProjectionTxn is used by one
 // thread, inside one Apply.
@@ -146,6 +148,22 @@ struct ProjectionRunnerOptions {
   // read "projection <name> v<family_version> (fold v<version>)" when the
   // two differ.
   uint32_t family_version = 0;
+  // Bytes of committed state kept in memory per shard between chunks
+  // (0..kProjectionStateCacheBytesMax; 0 disables): a chunk's reads of keys
+  // an earlier chunk read or wrote skip RocksDB. Filled by reads, updated
+  // with each committed chunk, emptied when full and when a chunk fails;
+  // transient keys never enter it. Default kProjectionStateCacheBytesDefault.
+  // No effect on state or durability (it holds committed values only).
+  size_t state_cache_bytes = kProjectionStateCacheBytesDefault;
+};
+
+// What the runner's state caches did (summed over shards), for benchmarks
+// and metrics.
+struct ProjectionRunnerStats {
+  uint64_t state_cache_hits = 0;       // reads served from the cache
+  uint64_t state_cache_misses = 0;     // reads that went to RocksDB
+  uint64_t state_cache_evictions = 0;  // times a full cache was emptied
+  uint64_t state_cache_bytes = 0;      // charged bytes held now
 };
 
 class ProjectionRunner {
@@ -185,6 +203,9 @@ class ProjectionRunner {
   // whichever version or family they live in. Entries under the fold's
   // transient_prefixes() are left out.
   virtual absl::StatusOr<std::string> StateDigest(ShardId shard) const = 0;
+
+  // The state caches' counters (ProjectionRunnerOptions::state_cache_bytes).
+  virtual ProjectionRunnerStats Stats() const = 0;
 
   // Deletes the committed transient entries of `shard` whose key starts
   // with `prefix` and sorts at or before `through_key` (one RocksDB range

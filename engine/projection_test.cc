@@ -5,10 +5,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "absl/strings/str_cat.h"
 #include "engine/internal/event_log_access.h"
 #include "engine/internal/projection_format.h"
@@ -437,6 +440,131 @@ TEST(ProjectionRunner, ShardsAreIndependent) {
   EXPECT_THAT(StateOf(*runner, other, "lead:u:user0"), Optional(std::string("1|Event b0")));
   EXPECT_THAT(StateOf(*runner, kShard, "lead:u:user0"), Optional(std::string("2|Event a3")));
   EXPECT_NE(Digest(*runner, other), Digest(*runner, kShard));
+}
+
+// Counts records per shard; Apply on `waiting_shard` blocks until a record
+// of another shard was applied (or a deadline passes: then it fails), so a
+// CatchUp of that shard can only finish when another shard folds meanwhile.
+class RendezvousFold final : public ProjectionFold {
+ public:
+  explicit RendezvousFold(ShardId waiting_shard) : waiting_shard_(waiting_shard) {}
+  std::string name() const override { return "rendezvous"; }
+  uint32_t version() const override { return 1; }
+  absl::Status Apply(ShardId shard, const v1::LogRecord&, ProjectionTxn& txn) override {
+    absl::MutexLock lock(&mu_);
+    if (shard == waiting_shard_) {
+      waiting_ = true;
+      if (!mu_.AwaitWithTimeout(absl::Condition(&other_applied_), absl::Seconds(30))) {
+        return absl::DeadlineExceededError("no other shard folded while this one waited");
+      }
+    } else {
+      other_applied_ = true;
+    }
+    absl::StatusOr<std::optional<std::string>> old = txn.Get("n");
+    if (!old.ok()) return old.status();
+    txn.Put("n", absl::StrCat(old->value_or(""), "x"));
+    return absl::OkStatus();
+  }
+  // Blocks until Apply of the waiting shard is waiting (false after 30 s).
+  bool AwaitWaiting() {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&waiting_), absl::Seconds(30));
+  }
+
+ private:
+  const ShardId waiting_shard_;
+  absl::Mutex mu_;
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
+  bool other_applied_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+TEST(ProjectionRunner, DifferentShardsCatchUpConcurrently) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  const ShardId other(1);
+  AppendEvents(*log, kShard, "a", 3);
+  AppendEvents(*log, other, "b", 2);
+  RendezvousFold fold(kShard);
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold);
+  absl::StatusOr<Sequence> waiting_result;
+  std::thread waiting([&] { waiting_result = runner->CatchUp(kShard); });
+  ASSERT_TRUE(fold.AwaitWaiting());
+  // Shard 0's CatchUp is inside Apply: shard 1 folds anyway (a runner-wide
+  // lock would block here until shard 0's wait timed out).
+  EXPECT_THAT(runner->CatchUp(other), Holds(Sequence(2)));
+  waiting.join();
+  EXPECT_THAT(waiting_result, Holds(Sequence(3)));
+  EXPECT_THAT(StateOf(*runner, kShard, "n"), Optional(std::string("xxx")));
+  EXPECT_THAT(StateOf(*runner, other, "n"), Optional(std::string("xx")));
+}
+
+ProjectionRunnerOptions CacheOptions(uint32_t family_version, size_t state_cache_bytes) {
+  ProjectionRunnerOptions options;
+  options.sync_per_commit = false;
+  options.records_per_commit = 2;  // each user's key is read again by a later chunk
+  options.family_version = family_version;
+  options.state_cache_bytes = state_cache_bytes;
+  return options;
+}
+
+TEST(ProjectionRunner, StateCacheServesLaterChunksWithTheStateOfAnUncachedFold) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  AppendEvents(*log, kShard, "a", 9);
+  CountingFold fold("counts", 1);
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> cached =
+      ProjectionRunner::Create(log.get(), &fold, CacheOptions(1, kProjectionStateCacheBytesDefault));
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> uncached =
+      ProjectionRunner::Create(log.get(), &fold, CacheOptions(2, 0));
+  ASSERT_OK(cached);
+  ASSERT_OK(uncached);
+  ASSERT_THAT((*cached)->CatchUp(kShard), Holds(Sequence(9)));
+  ASSERT_THAT((*uncached)->CatchUp(kShard), Holds(Sequence(9)));
+  // 9 reads of 3 keys in 5 chunks of 2 distinct keys: the first read of
+  // each key misses, every later one hits what an earlier chunk committed.
+  const ProjectionRunnerStats stats = (*cached)->Stats();
+  EXPECT_EQ(stats.state_cache_misses, 3u);
+  EXPECT_EQ(stats.state_cache_hits, 6u);
+  EXPECT_GT(stats.state_cache_bytes, 0u);
+  EXPECT_EQ((*uncached)->Stats().state_cache_hits, 0u);
+  EXPECT_EQ((*uncached)->Stats().state_cache_bytes, 0u);
+  EXPECT_EQ(Digest(**cached, kShard), Digest(**uncached, kShard));
+  // New records after a restart-free pause fold onto the cached values.
+  AppendEvents(*log, kShard, "b", 3);
+  ASSERT_THAT((*cached)->CatchUp(kShard), Holds(Sequence(12)));
+  ASSERT_THAT((*uncached)->CatchUp(kShard), Holds(Sequence(12)));
+  EXPECT_THAT(StateOf(**cached, kShard, "lead:u:user0"), Optional(std::string("4|Event b0")));
+  EXPECT_EQ(Digest(**cached, kShard), Digest(**uncached, kShard));
+}
+
+TEST(ProjectionRunner, StateCacheAfterAFailedChunkHoldsOnlyCommittedValues) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  AppendEvents(*log, kShard, "a", 6);
+  CountingFold fold("counts", 1);
+  fold.fail_at = 3;  // the second chunk fails after applying record 2
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> runner =
+      ProjectionRunner::Create(log.get(), &fold, CacheOptions(1, kProjectionStateCacheBytesDefault));
+  ASSERT_OK(runner);
+  EXPECT_THAT((*runner)->CatchUp(kShard).status(), StatusIs(absl::StatusCode::kInternal, HasSubstr("injected failure")));
+  EXPECT_EQ((*runner)->Checkpoint(kShard), Sequence(2));
+  fold.fail_at.reset();
+  ASSERT_THAT((*runner)->CatchUp(kShard), Holds(Sequence(6)));
+  // Each record counted once: the failed chunk's pending write of record 2
+  // never reached the cache.
+  EXPECT_THAT(StateOf(**runner, kShard, "lead:u:user2"), Optional(std::string("2|Event a5")));
+  EXPECT_THAT(StateOf(**runner, kShard, "lead:u:user0"), Optional(std::string("2|Event a3")));
+}
+
+TEST(ProjectionRunner, StateCacheBytesUpToTheLimitAreAcceptedAndAboveRejected) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  CountingFold fold("counts", 1);
+  EXPECT_OK(ProjectionRunner::Create(log.get(), &fold,
+                                     CacheOptions(1, kProjectionStateCacheBytesMax)));
+  EXPECT_THAT(
+      ProjectionRunner::Create(log.get(), &fold, CacheOptions(1, kProjectionStateCacheBytesMax + 1)),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("state_cache_bytes")));
 }
 
 TEST(ProjectionRunner, StateDigestIsPinned) {

@@ -51,6 +51,8 @@ expect projection_lag_over_max 1 'leadlog serve: --projection-lag-max: 1000001 i
 expect projection_lag_at_max 1 'leadlog serve: brokers 127.0.0.1:1 unreachable' 1 -- \
   "$leadlog" serve --data-dir "$work/db6" --brokers 127.0.0.1:1 --broker-timeout-ms 1000 \
   --projection-lag-max 1000000
+expect rebuild_fold_threads_over_max 1 'leadlog rebuild: --fold-threads: 17 is outside \[0, 16\]' 1 -- \
+  "$leadlog" rebuild --data-dir "$work/db7" --fold-threads 17
 expect bad_kafka_property 1 'leadlog serve: .*no.such.property' 1 -- \
   "$leadlog" serve --data-dir "$work/db3" --brokers 127.0.0.1:1 -X no.such.property=1
 

@@ -328,8 +328,14 @@ int Rebuild(const Args& argv) {
   CliArgs args("rebuild");
   args.String("data-dir", "DIR", "the log's directory").Required();
   args.String("projection", "NAME", "the projection to rebuild", "lead");
+  args.String("fold-threads", "N",
+              "threads folding shards in parallel (0 = the machine's cores, at most "
+              "kRebuildFoldThreadsMax)",
+              "0");
   int code = 0;
   if (!ParseOrUsage(args, argv, &code)) return code;
+  absl::StatusOr<int64_t> fold_threads = args.GetInt("fold-threads", 0, kRebuildFoldThreadsMax);
+  if (!fold_threads.ok()) return Fail("rebuild", fold_threads.status());
   if (args.Get("projection") != kLeadProjectionName) {
     return Fail("rebuild", absl::InvalidArgumentError(absl::StrCat(
                                "--projection: unknown projection \"", args.Get("projection"),
@@ -337,7 +343,9 @@ int Rebuild(const Args& argv) {
   }
   auto log = OpenLog(args.Get("data-dir"), false, true);
   if (!log.ok()) return Fail("rebuild", log.status());
-  auto projection = LeadProjection::Open(log->get(), LeadProjectionOptions{});
+  LeadProjectionOptions options;
+  options.rebuild_fold_threads = static_cast<uint32_t>(*fold_threads);
+  auto projection = LeadProjection::Open(log->get(), options);
   if (!projection.ok()) return Fail("rebuild", projection.status());
   auto report = (*projection)->Rebuild();
   if (!report.ok()) return Fail("rebuild", report.status());
@@ -358,6 +366,10 @@ int Rebuild(const Args& argv) {
                                          : (report->identical ? "identical to the live version"
                                                               : "DIFFERS from the live version"))
             << "\n";
+  std::cout << "state cache: " << report->cache.state_cache_hits << " hits, "
+            << report->cache.state_cache_misses << " misses, "
+            << report->cache.state_cache_evictions << " evictions, "
+            << report->cache.state_cache_bytes / (1 << 20) << " MiB held\n";
   if (report->old_version != 0 && !report->identical) return kExitFailure;
   return 0;
 }

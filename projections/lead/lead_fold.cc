@@ -71,28 +71,35 @@ absl::StatusOr<std::optional<Message>> GetMessage(ProjectionTxn& txn, absl::stri
   return std::optional<Message>(std::move(message));
 }
 
+bool CountsBefore(const v1::EngagementCount& a, const v1::EngagementCount& b) {
+  if (a.count() != b.count()) return a.count() > b.count();
+  return a.key() < b.key();
+}
+
 // Top-K counter list: increments `key`; a new key evicts the least counted
 // entry (ties: the greatest key) when the list is full. Sorted by count
-// descending, then key.
+// descending, then key (keys are distinct). The list is sorted before the
+// increment and only the counted entry moves, towards the front: one
+// insertion step gives what sorting the whole list would (without a sort's
+// buffer per record).
 void Count(google::protobuf::RepeatedPtrField<v1::EngagementCount>* list, absl::string_view key,
            int64_t log_time_ms) {
   if (key.empty()) return;
-  v1::EngagementCount* entry = nullptr;
-  for (v1::EngagementCount& e : *list) {
-    if (e.key() == key) entry = &e;
+  int index = -1;
+  for (int i = 0; i < list->size(); ++i) {
+    if (list->Get(i).key() == key) index = i;
   }
-  if (entry == nullptr) {
+  if (index < 0) {
     if (list->size() >= kLeadEngagementKeysMax) list->RemoveLast();  // sorted: last is least
-    entry = list->Add();
-    entry->set_key(std::string(key));
+    list->Add()->set_key(std::string(key));
+    index = list->size() - 1;
   }
+  v1::EngagementCount* entry = list->Mutable(index);
   entry->set_count(entry->count() + 1);
   entry->set_last_log_time_ms(log_time_ms);
-  std::stable_sort(list->begin(), list->end(),
-                   [](const v1::EngagementCount& a, const v1::EngagementCount& b) {
-                     if (a.count() != b.count()) return a.count() > b.count();
-                     return a.key() < b.key();
-                   });
+  for (; index > 0 && CountsBefore(list->Get(index), list->Get(index - 1)); --index) {
+    list->SwapElements(index, index - 1);
+  }
 }
 
 void MergeCounts(const google::protobuf::RepeatedPtrField<v1::EngagementCount>& from,
@@ -107,11 +114,7 @@ void MergeCounts(const google::protobuf::RepeatedPtrField<v1::EngagementCount>& 
     }
     if (!found) *into->Add() = e;
   }
-  std::stable_sort(into->begin(), into->end(),
-                   [](const v1::EngagementCount& a, const v1::EngagementCount& b) {
-                     if (a.count() != b.count()) return a.count() > b.count();
-                     return a.key() < b.key();
-                   });
+  std::stable_sort(into->begin(), into->end(), CountsBefore);
   while (into->size() > kLeadEngagementKeysMax) into->RemoveLast();
 }
 

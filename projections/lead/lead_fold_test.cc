@@ -1,10 +1,12 @@
 #include "projections/lead/lead_fold.h"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <google/protobuf/util/json_util.h>
@@ -32,6 +34,7 @@ namespace leadlog {
 namespace {
 
 using ::leadlog::testing::IsOk;
+using ::leadlog::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -120,7 +123,7 @@ class LeadFoldTest : public ::testing::Test {
     ASSERT_THAT(log.status(), IsOk());
     log_ = *std::move(log);
     absl::StatusOr<std::unique_ptr<LeadProjection>> projection =
-        LeadProjection::Open(log_.get(), LeadProjectionOptions{});
+        LeadProjection::Open(log_.get(), projection_options_);
     ASSERT_THAT(projection.status(), IsOk());
     projection_ = *std::move(projection);
   }
@@ -237,6 +240,7 @@ class LeadFoldTest : public ::testing::Test {
 
   testing::TempDir dir_;
   ManualClock clock_{kT0};
+  LeadProjectionOptions projection_options_;
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<LeadProjection> projection_;
 };
@@ -295,6 +299,35 @@ TEST_F(LeadFoldTest, SecondDeviceMergesIntoTheEarlierLead) {
       projection_->runner()->Get(ShardId(0), LeadStateKey("a:phone"));
   ASSERT_THAT(absorbed.status(), IsOk());
   EXPECT_FALSE(absorbed->has_value());
+}
+
+TEST_F(LeadFoldTest, PageCountsKeepTheTopKByCountThenPath) {
+  // 25 paths visited unevenly by one lead, against a model of the top-K
+  // list: sorted by count descending then path; a new path evicts the last
+  // entry when kLeadEngagementKeysMax are kept.
+  std::vector<std::string> lines;
+  std::vector<std::pair<std::string, uint64_t>> model;
+  for (int i = 0; i < 80; ++i) {
+    const std::string path = absl::StrCat("/p", (i * 7 + i / 9) % 25);
+    lines.push_back(Page(absl::StrCat("e", i), "visitor", "", path));
+    auto it = std::find_if(model.begin(), model.end(), [&](const auto& e) { return e.first == path; });
+    if (it == model.end()) {
+      if (model.size() >= static_cast<size_t>(kLeadEngagementKeysMax)) model.pop_back();
+      model.emplace_back(path, 0);
+      it = model.end() - 1;
+    }
+    ++it->second;
+    std::stable_sort(model.begin(), model.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+  }
+  Ingest(lines);
+  const v1::LeadState lead = Get("visitor");
+  ASSERT_EQ(lead.engagement().pages_size(), kLeadEngagementKeysMax);
+  for (int i = 0; i < lead.engagement().pages_size(); ++i) {
+    EXPECT_EQ(lead.engagement().pages(i).key(), model[i].first) << i;
+    EXPECT_EQ(lead.engagement().pages(i).count(), model[i].second) << i;
+  }
 }
 
 TEST_F(LeadFoldTest, AliasMergesPreviousId) {
@@ -1238,6 +1271,61 @@ TEST_F(LeadFoldTest, RebuildOfARealisticWorkloadIsIdenticalAndSwitches) {
     }
   }
   EXPECT_GT(sends, 0u);
+}
+
+TEST_F(LeadFoldTest, ShardsFoldedConcurrentlyByOneFoldEqualASequentialFold) {
+  // The live projection folded the workload shard after shard; a second
+  // family of one fresh LeadFold folds all four shards at once, one thread
+  // each (chunk state is per txn, compiled definitions are shared).
+  RealisticWorkload(4);
+  ASSERT_FALSE(HasFailure());
+  LeadFold fold;
+  ProjectionRunnerOptions options;
+  options.sync_per_commit = false;
+  options.records_per_commit = 100;  // many chunks, so that they interleave
+  options.family_version = projection_->active_version() + 1;
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> concurrent =
+      ProjectionRunner::Create(log_.get(), &fold, options);
+  ASSERT_THAT(concurrent.status(), IsOk());
+  const std::vector<ShardId> shards = log_->Shards();
+  ASSERT_EQ(shards.size(), 4u);
+  std::vector<absl::Status> results(shards.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < shards.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = (*concurrent)->CatchUp(shards[i]).status(); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (size_t i = 0; i < shards.size(); ++i) {
+    ASSERT_THAT(results[i], IsOk()) << "shard " << shards[i].value();
+    EXPECT_EQ((*concurrent)->Checkpoint(shards[i]), log_->Position(shards[i]));
+    absl::StatusOr<std::string> sequential = projection_->runner()->StateDigest(shards[i]);
+    absl::StatusOr<std::string> parallel = (*concurrent)->StateDigest(shards[i]);
+    ASSERT_THAT(sequential.status(), IsOk());
+    ASSERT_THAT(parallel.status(), IsOk());
+    EXPECT_EQ(*parallel, *sequential) << "shard " << shards[i].value();
+  }
+}
+
+TEST_F(LeadFoldTest, RebuildOnEveryThreadCountUpToTheLimitIsIdentical) {
+  RealisticWorkload(4);
+  ASSERT_FALSE(HasFailure());
+  for (uint32_t threads : {1u, 2u, kRebuildFoldThreadsMax}) {
+    projection_options_.rebuild_fold_threads = threads;
+    Reopen();
+    absl::StatusOr<RebuildReport> report = projection_->Rebuild();
+    ASSERT_THAT(report.status(), IsOk()) << threads << " threads";
+    EXPECT_TRUE(report->identical) << threads << " threads";
+    EXPECT_EQ(report->shards.size(), 4u);
+  }
+}
+
+TEST_F(LeadFoldTest, RebuildFoldThreadsAboveTheLimitAreRejected) {
+  LeadProjectionOptions options;
+  options.rebuild_fold_threads = kRebuildFoldThreadsMax + 1;
+  absl::StatusOr<std::unique_ptr<LeadProjection>> projection =
+      LeadProjection::Open(log_.get(), options);
+  EXPECT_THAT(projection.status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("rebuild_fold_threads")));
 }
 
 }  // namespace

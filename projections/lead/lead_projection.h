@@ -43,6 +43,11 @@ struct LeadProjectionOptions {
   bool read_only = false;
   // fsync each live chunk (off by default, see the durability note).
   bool sync_live = false;
+  // Threads Rebuild folds shards on (each shard on one thread, in sequence
+  // order; shards in parallel): 1..kRebuildFoldThreadsMax, or 0 for
+  // std::thread::hardware_concurrency() capped at kRebuildFoldThreadsMax.
+  // Never more than the log has shards. Same state whatever the count.
+  uint32_t rebuild_fold_threads = 0;
 };
 
 struct RebuildReport {
@@ -61,6 +66,8 @@ struct RebuildReport {
   std::vector<Shard> shards;
   // True when every shard's old digest was compared and equal.
   bool identical = false;
+  // The new version's state caches after the rebuild (benchmarks).
+  ProjectionRunnerStats cache;
 };
 
 // The cursor (engine/cursors.h) holding the sequence (BE64) of the latest
@@ -84,7 +91,9 @@ class LeadProjection {
   // version while the active one keeps serving and catching up, then, under
   // the catch-up lock, brings both to the log's position, compares their
   // digests, makes the new version active (durable) and drops the old one.
-  // `progress` (optional) gets the records folded so far.
+  // The bulk phase folds shards on up to rebuild_fold_threads threads.
+  // `progress` (optional) gets the records folded so far, from one of those
+  // threads at a time.
   absl::StatusOr<RebuildReport> Rebuild(const std::function<void(uint64_t)>& progress = nullptr);
 
   // A lead of the active version as the change stream publishes it
