@@ -55,11 +55,13 @@ inline constexpr size_t kProjectionValueBytesMax = 1024 * 1024;
 inline constexpr uint64_t kProjectionRecordsPerCommitDefault = 1000;
 inline constexpr uint64_t kProjectionRecordsPerCommitMax = 100'000;
 
-// Committed projection state a runner keeps in memory per shard between
-// chunks (ProjectionRunnerOptions::state_cache_bytes; keys + values + a
-// fixed charge per entry, engine/internal/state_cache.h). Default and
-// ceiling; 0 disables.
-inline constexpr size_t kProjectionStateCacheBytesDefault = 32u << 20;
+// Committed projection state a runner keeps in memory between chunks, split
+// evenly over the log's shards (ProjectionRunnerOptions::state_cache_bytes;
+// keys + values + a fixed charge per entry, engine/internal/state_cache.h).
+// Default and ceiling; 0 disables. The default bounds a serve at 64 shards
+// to 256 MiB per runner (two runners during a blue/green rebuild), well
+// inside the 1.5 GiB peak-RSS budget (issue 7).
+inline constexpr size_t kProjectionStateCacheBytesDefault = 256u << 20;
 inline constexpr size_t kProjectionStateCacheBytesMax = 1u << 30;
 // Most threads a rebuild folds shards on (LeadProjectionOptions::
 // rebuild_fold_threads; its default is the machine's cores up to this).

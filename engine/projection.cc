@@ -379,9 +379,15 @@ Sequence RunnerImpl::Checkpoint(ShardId shard) const {
 }
 
 RunnerImpl::ShardFold& RunnerImpl::ShardOf(ShardId shard) {
+  // The runner's cache budget is split evenly over the log's shards, so the
+  // memory bound does not grow with the shard count (64 partitions → 64
+  // shards). Read before the lock: Shards() takes the log's own lock.
+  const size_t shard_count = std::max<size_t>(1, log_->Shards().size());
   absl::MutexLock lock(&shards_mu_);
   std::unique_ptr<ShardFold>& fold = shards_[shard];
-  if (fold == nullptr) fold = std::make_unique<ShardFold>(options_.state_cache_bytes);
+  if (fold == nullptr) {
+    fold = std::make_unique<ShardFold>(options_.state_cache_bytes / shard_count);
+  }
   return *fold;  // stable: the map owns it for the runner's life
 }
 

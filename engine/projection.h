@@ -148,7 +148,10 @@ struct ProjectionRunnerOptions {
   // read "projection <name> v<family_version> (fold v<version>)" when the
   // two differ.
   uint32_t family_version = 0;
-  // Bytes of committed state kept in memory per shard between chunks
+  // Bytes of committed state the runner keeps in memory between chunks,
+  // split evenly over the log's shards (a shard created after the runner's
+  // first use of a shard gets an even share of the total then, so the sum
+  // may exceed the total by one share per added shard)
   // (0..kProjectionStateCacheBytesMax; 0 disables): a chunk's reads of keys
   // an earlier chunk read or wrote skip RocksDB. Filled by reads, updated
   // with each committed chunk, emptied when full and when a chunk fails;

@@ -556,6 +556,37 @@ TEST(ProjectionRunner, StateCacheAfterAFailedChunkHoldsOnlyCommittedValues) {
   EXPECT_THAT(StateOf(**runner, kShard, "lead:u:user0"), Optional(std::string("2|Event a3")));
 }
 
+TEST(ProjectionRunner, StateCacheBudgetIsSplitOverTheShardsNotGivenToEach) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  const std::vector<ShardId> shards = {ShardId(0), ShardId(1), ShardId(2), ShardId(3)};
+  for (ShardId shard : shards) AppendEvents(*log, shard, "a", 9);  // same keys and values
+  CountingFold fold("counts", 1);
+  auto held_after_catch_up = [&](uint32_t family_version, size_t budget) {
+    absl::StatusOr<std::unique_ptr<ProjectionRunner>> runner =
+        ProjectionRunner::Create(log.get(), &fold, CacheOptions(family_version, budget));
+    EXPECT_OK(runner);
+    for (ShardId shard : shards) EXPECT_THAT((*runner)->CatchUp(shard), Holds(Sequence(9)));
+    return (*runner)->Stats();
+  };
+  // Everything the four shards read fits in a roomy budget: that is the need.
+  const ProjectionRunnerStats roomy = held_after_catch_up(1, kProjectionStateCacheBytesDefault);
+  const size_t need = roomy.state_cache_bytes;
+  ASSERT_GT(need, 0u);
+  ASSERT_EQ(need % shards.size(), 0u);
+  EXPECT_EQ(roomy.state_cache_evictions, 0u);
+  // Exactly the need: each shard's quarter holds its own state.
+  const ProjectionRunnerStats exact = held_after_catch_up(2, need);
+  EXPECT_EQ(exact.state_cache_evictions, 0u);
+  EXPECT_EQ(exact.state_cache_bytes, need);
+  // Four bytes short: every shard's quarter is one byte short, so shards
+  // empty their caches and the runner never holds more than its budget (a
+  // budget per shard would hold all of it, four times over the total).
+  const ProjectionRunnerStats tight = held_after_catch_up(3, need - shards.size());
+  EXPECT_GE(tight.state_cache_evictions, shards.size());
+  EXPECT_LE(tight.state_cache_bytes, need - shards.size());
+}
+
 TEST(ProjectionRunner, StateCacheBytesUpToTheLimitAreAcceptedAndAboveRejected) {
   LogFixture f;
   std::unique_ptr<EventLog> log = f.Open();
