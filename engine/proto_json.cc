@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -44,9 +45,24 @@ using google::protobuf::Reflection;
 // How a field renders.
 enum class FieldKind { kScalar, kMessage, kValue, kStruct, kListValue, kMap };
 
+struct TypePlan;
+
 struct FieldPlan {
   const FieldDescriptor* field;
   FieldKind kind;
+  // The plan of the message type (or map value type) kMessage / kMap
+  // fields print, resolved when the plan is built so that the walk takes
+  // no lock; nullptr otherwise.
+  const TypePlan* child;
+  // An enum field of google.protobuf.NullValue (prints null).
+  bool null_value;
+  // Cached from the descriptor (its accessors run a call_once check).
+  FieldDescriptor::CppType cpp_type;
+  bool repeated;
+  bool bytes;
+  // ,"<name>": with the name escaped: FieldKey appends it in one go (without
+  // the comma for an object's first member).
+  std::string key;
   // Always-print: the field has no default node of its rendered kind and is
   // appended after the others (set oneof / optional scalars; a Value unless
   // it holds a struct).
@@ -56,11 +72,40 @@ struct FieldPlan {
 // Per message type: the fields in the two orders protobuf prints them.
 struct TypePlan {
   bool direct = true;                   // false: hand to MessageToJsonString
+  // The generated class's reflection (GetReflection() costs a call_once
+  // check per call; the walk asks once per type instead). A message whose
+  // reflection differs (a DynamicMessage) is handed to MessageToJsonString.
+  const Reflection* reflection = nullptr;
   std::vector<FieldPlan> by_number;     // wire order
   std::vector<FieldPlan> declared;      // always-print order
 };
 
 bool IsWellKnown(const Descriptor* type) { return type->file()->package() == "google.protobuf"; }
+
+bool IsNullValue(const FieldDescriptor* field) {
+  return field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM &&
+         field->enum_type() == google::protobuf::NullValue_descriptor();
+}
+
+void AppendQuoted(absl::string_view s, std::string* out);
+
+// A scalar field's plan (the caller sets the rest for other kinds).
+FieldPlan PlanField(const FieldDescriptor* field) {
+  FieldPlan f;
+  f.field = field;
+  f.kind = FieldKind::kScalar;
+  f.child = nullptr;
+  f.null_value = IsNullValue(field);
+  f.cpp_type = field->cpp_type();
+  f.repeated = field->is_repeated();
+  f.bytes = field->type() == FieldDescriptor::TYPE_BYTES;
+  f.always_print_appended = false;
+  std::string key(1, ',');
+  AppendQuoted(field->name(), &key);
+  key.append(":");
+  f.key = std::move(key);
+  return f;
+}
 
 FieldKind KindOf(const FieldDescriptor* field) {
   if (field->is_map()) return FieldKind::kMap;
@@ -95,12 +140,28 @@ class PlanCache {
     TypePlan& plan = *owned;
     plans_.emplace(type, std::move(owned));
     if (IsWellKnown(type)) plan.direct = false;
+    const Message* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(type);
+    if (prototype == nullptr) {
+      plan.direct = false;
+    } else {
+      plan.reflection = prototype->GetReflection();
+    }
     for (int i = 0; i < type->field_count(); ++i) {
       const FieldDescriptor* field = type->field(i);
       const FieldKind kind = KindOf(field);
       if (!FieldSupported(field, kind)) plan.direct = false;
       const bool scalar_in_oneof = kind == FieldKind::kScalar && field->containing_oneof() != nullptr;
-      plan.declared.push_back({field, kind, scalar_in_oneof || kind == FieldKind::kValue});
+      const TypePlan* child = nullptr;
+      if (kind == FieldKind::kMessage) child = &Build(field->message_type());
+      const FieldDescriptor* map_value = kind == FieldKind::kMap ? field->message_type()->map_value() : nullptr;
+      if (map_value != nullptr && map_value->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        child = &Build(map_value->message_type());
+      }
+      FieldPlan f = PlanField(field);
+      f.kind = kind;
+      f.child = child;
+      f.always_print_appended = scalar_in_oneof || kind == FieldKind::kValue;
+      plan.declared.push_back(f);
     }
     plan.by_number = plan.declared;
     std::sort(plan.by_number.begin(), plan.by_number.end(),
@@ -197,9 +258,14 @@ bool AppendEscapedCodePoint(uint32_t cp, std::string* out) {
   return false;
 }
 
-bool PlainAscii(unsigned char c) {
-  return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>';
-}
+// Bytes written as they are: printable ASCII but " \\ < >.
+constexpr std::array<bool, 256> kPlainAscii = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x7f; ++c) plain[c] = c != '"' && c != '\\' && c != '<' && c != '>';
+  return plain;
+}();
+
+bool PlainAscii(unsigned char c) { return kPlainAscii[c]; }
 
 // protobuf's JSON string escaping, byte for byte. Invalid UTF-8 is dropped
 // the way protobuf drops it: a stray lead or continuation byte alone, a
@@ -291,15 +357,17 @@ class Printer {
 
  private:
   absl::Status Deeper(int depth, const Descriptor* type) const;
-  bool Present(const Message& message, const FieldPlan& f) const;
-  static bool StructValue(const Message& message, const FieldPlan& f);
-  absl::Status PrintField(const Message& message, const FieldPlan& f, int depth);
+  // `r` is `message`'s reflection (TypePlan::reflection).
+  static bool Present(const Message& message, const Reflection* r, const FieldPlan& f);
+  static bool StructValue(const Message& message, const Reflection* r, const FieldPlan& f);
+  absl::Status PrintField(const Message& message, const Reflection* r, const FieldPlan& f, int depth);
   void Key(absl::string_view name);
-  void Scalar(const Message& message, const FieldDescriptor* field, int index);
-  void Default(const FieldDescriptor* field);
-  absl::Status Repeated(const Message& message, const FieldDescriptor* field, int depth);
-  absl::Status Map(const Message& message, const FieldDescriptor* field, int depth);
-  void MapKey(const Message& entry, const FieldDescriptor* key);
+  void FieldKey(const FieldPlan& f);
+  void Scalar(const Message& message, const Reflection* r, const FieldPlan& f, int index);
+  void Default(const FieldPlan& f);
+  absl::Status Repeated(const Message& message, const Reflection* r, const FieldPlan& f, int depth);
+  absl::Status Map(const Message& message, const Reflection* r, const FieldPlan& f, int depth);
+  void MapKey(const Message& entry, const Reflection* r, const FieldDescriptor* key);
   void Separator();
   // Value / Struct / ListValue. key == nullptr: a list element. A Value
   // without a kind prints nothing, not even its key.
@@ -324,6 +392,12 @@ void Printer::Separator() {
   first_ = false;
 }
 
+void Printer::FieldKey(const FieldPlan& f) {
+  const size_t skip = first_ ? 1 : 0;  // the comma
+  out_->append(f.key.data() + skip, f.key.size() - skip);
+  first_ = false;
+}
+
 void Printer::Key(absl::string_view name) {
   if (!first_) out_->push_back(',');
   first_ = false;
@@ -334,47 +408,47 @@ void Printer::Key(absl::string_view name) {
 // A Value field holding a struct: protobuf's default tree has an object
 // node for the field in its declared place, so it prints there; as a
 // scalar, null or list it gets a new node after the others.
-bool Printer::StructValue(const Message& message, const FieldPlan& f) {
-  if (f.kind != FieldKind::kValue || !message.GetReflection()->HasField(message, f.field)) return false;
-  const auto& value = static_cast<const google::protobuf::Value&>(message.GetReflection()->GetMessage(message, f.field));
+bool Printer::StructValue(const Message& message, const Reflection* r, const FieldPlan& f) {
+  if (f.kind != FieldKind::kValue || !r->HasField(message, f.field)) return false;
+  const auto& value = static_cast<const google::protobuf::Value&>(r->GetMessage(message, f.field));
   return value.kind_case() == google::protobuf::Value::kStructValue;
 }
 
-bool Printer::Present(const Message& message, const FieldPlan& f) const {
-  const Reflection* reflection = message.GetReflection();
-  if (f.field->is_repeated()) return reflection->FieldSize(message, f.field) > 0;
-  return reflection->HasField(message, f.field);
+bool Printer::Present(const Message& message, const Reflection* r, const FieldPlan& f) {
+  if (f.repeated) return r->FieldSize(message, f.field) > 0;
+  return r->HasField(message, f.field);
 }
 
 absl::Status Printer::PrintMessage(const Message& message, const TypePlan& plan, int depth) {
   RETURN_IF_ERROR(Deeper(depth, message.GetDescriptor()));
+  const Reflection* r = plan.reflection;
   out_->push_back('{');
   first_ = true;
   if (!always_print_) {
     for (const FieldPlan& f : plan.by_number) {
-      if (Present(message, f)) RETURN_IF_ERROR(PrintField(message, f, depth));
+      if (Present(message, r, f)) RETURN_IF_ERROR(PrintField(message, r, f, depth));
     }
   } else {
     bool any_appended = false;
     for (const FieldPlan& f : plan.declared) {
-      if (f.always_print_appended && !StructValue(message, f)) {
+      if (f.always_print_appended && !StructValue(message, r, f)) {
         any_appended = true;
         continue;
       }
       const FieldDescriptor* field = f.field;
-      if (Present(message, f)) {
-        RETURN_IF_ERROR(PrintField(message, f, depth));
-      } else if (field->is_repeated()) {
-        Key(field->name());
+      if (Present(message, r, f)) {
+        RETURN_IF_ERROR(PrintField(message, r, f, depth));
+      } else if (f.repeated) {
+        FieldKey(f);
         out_->append(field->is_map() ? "{}" : "[]");
-      } else if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
-        Default(field);
+      } else if (f.cpp_type != FieldDescriptor::CPPTYPE_MESSAGE) {
+        Default(f);
       }
     }
     if (any_appended) {
       for (const FieldPlan& f : plan.by_number) {
-        if (f.always_print_appended && !StructValue(message, f) && Present(message, f)) {
-          RETURN_IF_ERROR(PrintField(message, f, depth));
+        if (f.always_print_appended && !StructValue(message, r, f) && Present(message, r, f)) {
+          RETURN_IF_ERROR(PrintField(message, r, f, depth));
         }
       }
     }
@@ -384,45 +458,46 @@ absl::Status Printer::PrintMessage(const Message& message, const TypePlan& plan,
   return absl::OkStatus();
 }
 
-absl::Status Printer::PrintField(const Message& message, const FieldPlan& f, int depth) {
+absl::Status Printer::PrintField(const Message& message, const Reflection* reflection, const FieldPlan& f,
+                                 int depth) {
   const FieldDescriptor* field = f.field;
-  const Reflection* reflection = message.GetReflection();
   switch (f.kind) {
     case FieldKind::kMap:
-      Key(field->name());
-      return Map(message, field, depth);
+      FieldKey(f);
+      return Map(message, reflection, f, depth);
     case FieldKind::kValue:
       return PrintValue(&field->name(),
                         static_cast<const google::protobuf::Value&>(reflection->GetMessage(message, field)),
                         depth + 1);
     case FieldKind::kStruct:
-      Key(field->name());
+      FieldKey(f);
       return PrintStruct(static_cast<const google::protobuf::Struct&>(reflection->GetMessage(message, field)),
                          depth + 1);
     case FieldKind::kListValue:
-      Key(field->name());
+      FieldKey(f);
       return PrintList(static_cast<const google::protobuf::ListValue&>(reflection->GetMessage(message, field)),
                        depth + 1);
     case FieldKind::kScalar:
     case FieldKind::kMessage:
       break;
   }
-  Key(field->name());
-  if (field->is_repeated()) return Repeated(message, field, depth);
+  FieldKey(f);
+  if (f.repeated) return Repeated(message, reflection, f, depth);
   if (f.kind == FieldKind::kMessage) {
     const Message& child = reflection->GetMessage(message, field);
-    return PrintMessage(child, Plans().Get(child.GetDescriptor()), depth + 1);
+    return PrintMessage(child, *f.child, depth + 1);
   }
-  Scalar(message, field, -1);
+  Scalar(message, reflection, f, -1);
   return absl::OkStatus();
 }
 
-absl::Status Printer::Repeated(const Message& message, const FieldDescriptor* field, int depth) {
-  const Reflection* reflection = message.GetReflection();
+absl::Status Printer::Repeated(const Message& message, const Reflection* reflection, const FieldPlan& f,
+                               int depth) {
+  const FieldDescriptor* field = f.field;
   const int size = reflection->FieldSize(message, field);
   out_->push_back('[');
-  if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-    const TypePlan& plan = Plans().Get(field->message_type());
+  if (f.cpp_type == FieldDescriptor::CPPTYPE_MESSAGE) {
+    const TypePlan& plan = *f.child;
     for (int i = 0; i < size; ++i) {
       if (i > 0) out_->push_back(',');
       RETURN_IF_ERROR(PrintMessage(reflection->GetRepeatedMessage(message, field, i), plan, depth + 1));
@@ -430,7 +505,7 @@ absl::Status Printer::Repeated(const Message& message, const FieldDescriptor* fi
   } else {
     for (int i = 0; i < size; ++i) {
       if (i > 0) out_->push_back(',');
-      Scalar(message, field, i);
+      Scalar(message, reflection, f, i);
     }
   }
   out_->push_back(']');
@@ -438,8 +513,8 @@ absl::Status Printer::Repeated(const Message& message, const FieldDescriptor* fi
   return absl::OkStatus();
 }
 
-absl::Status Printer::Map(const Message& message, const FieldDescriptor* field, int depth) {
-  const Reflection* reflection = message.GetReflection();
+absl::Status Printer::Map(const Message& message, const Reflection* reflection, const FieldPlan& f, int depth) {
+  const FieldDescriptor* field = f.field;
   const FieldDescriptor* key = field->message_type()->map_key();
   const FieldDescriptor* value = field->message_type()->map_value();
   const int size = reflection->FieldSize(message, field);  // the map's own order
@@ -448,12 +523,13 @@ absl::Status Printer::Map(const Message& message, const FieldDescriptor* field, 
   for (int i = 0; i < size; ++i) {
     const Message& entry = reflection->GetRepeatedMessage(message, field, i);
     RETURN_IF_ERROR(Deeper(depth + 1, field->message_type()));
-    MapKey(entry, key);
+    const Reflection* entry_reflection = entry.GetReflection();
+    MapKey(entry, entry_reflection, key);
     if (value->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      const Message& child = entry.GetReflection()->GetMessage(entry, value);
-      RETURN_IF_ERROR(PrintMessage(child, Plans().Get(child.GetDescriptor()), depth + 2));
+      const Message& child = entry_reflection->GetMessage(entry, value);
+      RETURN_IF_ERROR(PrintMessage(child, *f.child, depth + 2));
     } else {
-      Scalar(entry, value, -1);
+      Scalar(entry, entry_reflection, PlanField(value), -1);
     }
   }
   out_->push_back('}');
@@ -461,28 +537,27 @@ absl::Status Printer::Map(const Message& message, const FieldDescriptor* field, 
   return absl::OkStatus();
 }
 
-void Printer::MapKey(const Message& entry, const FieldDescriptor* key) {
-  const Reflection* reflection = entry.GetReflection();
-  std::string text;
+void Printer::MapKey(const Message& entry, const Reflection* reflection, const FieldDescriptor* key) {
   switch (key->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_STRING:
-      text = reflection->GetString(entry, key);
-      break;
-    case FieldDescriptor::CPPTYPE_INT32: text = absl::StrCat(reflection->GetInt32(entry, key)); break;
-    case FieldDescriptor::CPPTYPE_INT64: text = absl::StrCat(reflection->GetInt64(entry, key)); break;
-    case FieldDescriptor::CPPTYPE_UINT32: text = absl::StrCat(reflection->GetUInt32(entry, key)); break;
-    case FieldDescriptor::CPPTYPE_UINT64: text = absl::StrCat(reflection->GetUInt64(entry, key)); break;
-    case FieldDescriptor::CPPTYPE_BOOL: text = reflection->GetBool(entry, key) ? "true" : "false"; break;
-    default: break;  // map keys are integral, bool or string
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string scratch;
+      Key(reflection->GetStringReference(entry, key, &scratch));
+      return;
+    }
+    case FieldDescriptor::CPPTYPE_INT32: Key(absl::AlphaNum(reflection->GetInt32(entry, key)).Piece()); return;
+    case FieldDescriptor::CPPTYPE_INT64: Key(absl::AlphaNum(reflection->GetInt64(entry, key)).Piece()); return;
+    case FieldDescriptor::CPPTYPE_UINT32: Key(absl::AlphaNum(reflection->GetUInt32(entry, key)).Piece()); return;
+    case FieldDescriptor::CPPTYPE_UINT64: Key(absl::AlphaNum(reflection->GetUInt64(entry, key)).Piece()); return;
+    case FieldDescriptor::CPPTYPE_BOOL: Key(reflection->GetBool(entry, key) ? "true" : "false"); return;
+    default: return;  // map keys are integral, bool or string
   }
-  Key(text);
 }
 
 // index < 0: the singular field.
-void Printer::Scalar(const Message& message, const FieldDescriptor* field, int index) {
-  const Reflection* r = message.GetReflection();
+void Printer::Scalar(const Message& message, const Reflection* r, const FieldPlan& f, int index) {
+  const FieldDescriptor* field = f.field;
   const bool one = index < 0;
-  switch (field->cpp_type()) {
+  switch (f.cpp_type) {
     case FieldDescriptor::CPPTYPE_INT32:
       absl::StrAppend(out_, one ? r->GetInt32(message, field) : r->GetRepeatedInt32(message, field, index));
       return;
@@ -506,7 +581,7 @@ void Printer::Scalar(const Message& message, const FieldDescriptor* field, int i
       return;
     case FieldDescriptor::CPPTYPE_ENUM: {
       const int number = one ? r->GetEnumValue(message, field) : r->GetRepeatedEnumValue(message, field, index);
-      if (field->enum_type()->full_name() == "google.protobuf.NullValue") {
+      if (f.null_value) {
         out_->append("null");
         return;
       }
@@ -523,7 +598,7 @@ void Printer::Scalar(const Message& message, const FieldDescriptor* field, int i
       const std::string& text =
           one ? r->GetStringReference(message, field, &scratch)
               : r->GetRepeatedStringReference(message, field, index, &scratch);
-      if (field->type() == FieldDescriptor::TYPE_BYTES) {
+      if (f.bytes) {
         out_->push_back('"');
         out_->append(absl::Base64Escape(text));
         out_->push_back('"');
@@ -539,8 +614,9 @@ void Printer::Scalar(const Message& message, const FieldDescriptor* field, int i
 }
 
 // Always-print: a scalar field at its default.
-void Printer::Default(const FieldDescriptor* field) {
-  Key(field->name());
+void Printer::Default(const FieldPlan& f) {
+  const FieldDescriptor* field = f.field;
+  FieldKey(f);
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT64:
     case FieldDescriptor::CPPTYPE_UINT64:
@@ -553,7 +629,7 @@ void Printer::Default(const FieldDescriptor* field) {
       out_->append("\"\"");
       return;
     case FieldDescriptor::CPPTYPE_ENUM:
-      if (field->enum_type()->full_name() == "google.protobuf.NullValue") {
+      if (f.null_value) {
         out_->append("null");
       } else {
         AppendQuoted(field->enum_type()->value(0)->name(), out_);
@@ -626,7 +702,7 @@ absl::Status Printer::PrintList(const google::protobuf::ListValue& list, int dep
 
 absl::Status AppendProtoJson(const Message& message, const ProtoJsonOptions& options, std::string* out) {
   const TypePlan& plan = Plans().Get(message.GetDescriptor());
-  if (!plan.direct) {
+  if (!plan.direct || message.GetReflection() != plan.reflection) {
     google::protobuf::util::JsonPrintOptions json_options;
     json_options.preserve_proto_field_names = true;
     json_options.always_print_primitive_fields = options.always_print_primitive_fields;
