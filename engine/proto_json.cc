@@ -126,13 +126,14 @@ class PlanCache {
       if (it != plans_.end()) return *it->second;
     }
     absl::MutexLock lock(&mu_);
-    return Build(type);
+    const TypePlan& plan = Build(type);
+    PropagateIndirect();
+    return plan;
   }
 
  private:
-  // Plans `type` and every type it reaches; a cycle sees the in-progress
-  // plan (direct until proven otherwise), which is what it will be unless a
-  // field of the cycle itself is unsupported, checked after the walk.
+  // Plans `type` and every type it reaches (a cycle finds the plan in
+  // progress); `direct` here only reflects the type's own fields.
   const TypePlan& Build(const Descriptor* type) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = plans_.find(type);
     if (it != plans_.end()) return *it->second;
@@ -169,7 +170,25 @@ class PlanCache {
     return plan;
   }
 
-  bool FieldSupported(const FieldDescriptor* field, FieldKind kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // A type that prints a non-direct type is not direct either; to a fixed
+  // point, as types may form cycles (plans are few: one per type reached).
+  void PropagateIndirect() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (auto& [type, plan] : plans_) {
+        if (!plan->direct) continue;
+        for (const FieldPlan& f : plan->declared) {
+          if (f.child != nullptr && !f.child->direct) {
+            plan->direct = false;
+            changed = true;
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  static bool FieldSupported(const FieldDescriptor* field, FieldKind kind) {
     if (field->is_extension() || field->type() == FieldDescriptor::TYPE_GROUP) return false;
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) return false;
     switch (kind) {
@@ -184,12 +203,10 @@ class PlanCache {
         const FieldDescriptor* value = field->message_type()->map_value();
         if (value->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) return false;
         if (value->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) return true;
-        if (IsWellKnown(value->message_type())) return false;
-        return Build(value->message_type()).direct;
+        return !IsWellKnown(value->message_type());
       }
       case FieldKind::kMessage:
-        if (IsWellKnown(field->message_type())) return false;
-        return Build(field->message_type()).direct;
+        return !IsWellKnown(field->message_type());
     }
     return false;
   }
@@ -420,7 +437,7 @@ bool Printer::Present(const Message& message, const Reflection* r, const FieldPl
 }
 
 absl::Status Printer::PrintMessage(const Message& message, const TypePlan& plan, int depth) {
-  RETURN_IF_ERROR(Deeper(depth, message.GetDescriptor()));
+  if (depth > kProtoJsonDepthMax) return Deeper(depth, message.GetDescriptor());  // (GetDescriptor costs)
   const Reflection* r = plan.reflection;
   out_->push_back('{');
   first_ = true;

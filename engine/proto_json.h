@@ -2,7 +2,7 @@
 // google::protobuf::util::MessageToJsonString with preserve_proto_field_names
 // (and optionally always_print_primitive_fields), without its detour through
 // binary serialization, a TypeResolver and a re-parse: a direct walk over
-// reflection, ≈ 10× faster (docs/BENCHMARKS.md "JSON rendering").
+// reflection, 4–10× faster (docs/BENCHMARKS.md "JSON rendering").
 //
 // Thread-safe: yes (a per-descriptor plan cache behind a mutex; the message
 // is only read). The message is borrowed for the call.
@@ -15,10 +15,12 @@
 // scalar kind but float, enums (an unknown number prints as a number),
 // nested, repeated, map (protobuf's own iteration order: the map's, as the
 // serializer emits it), oneof and proto3 optional fields, and singular
-// google.protobuf.Value / Struct / ListValue fields. A message type that
-// reaches anything else (float, Any, Timestamp, wrappers, groups, a repeated
-// or map Value, a top-level well-known type) is rendered by
-// MessageToJsonString itself, so the output is identical either way.
+// google.protobuf.Value / Struct fields (lists and structs inside them
+// included). A message type that reaches anything else (float, Any,
+// Timestamp, wrappers, groups, a ListValue field, a repeated or map Value, a
+// top-level well-known type) and a message that is not of its generated
+// class (DynamicMessage) are rendered by MessageToJsonString itself, so the
+// output is identical either way.
 // Contract: a map field last modified through reflection's repeated API (not
 // the generated accessors, not a parse) may list duplicate keys; leadlog
 // builds maps only through generated code and parsing.
