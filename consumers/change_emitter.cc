@@ -7,10 +7,10 @@
 #include "consumers/kafka_util.h"
 #include "engine/changes.h"
 #include "engine/limits.h"
+#include "engine/proto_json.h"
 #include "engine/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace leadlog {
 
@@ -31,9 +31,7 @@ absl::StatusOr<std::string> RenderLead(const v1::LeadState& lead, ChangeFormat f
     }
     return out;
   }
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  auto status = google::protobuf::util::MessageToJsonString(lead, &out, options);
+  auto status = AppendProtoJson(lead, ProtoJsonOptions{}, &out);
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("lead ", lead.lead_key(), ": JSON: ", status.ToString()));
   }

@@ -44,6 +44,7 @@
 #include "consumers/internal/rfc3339.h"
 #include "engine/event_log.h"
 #include "engine/limits.h"
+#include "engine/proto_json.h"
 #include "engine/status_macros.h"
 
 namespace leadlog {
@@ -438,15 +439,12 @@ std::string EncodeSegmentJson(const v1::Event& event) {
   writer.String("category", event.category());
   if (event.has_definition()) {
     // Valid events print (CheckShape); "{}" only for an event never validated.
-    google::protobuf::util::JsonPrintOptions options;
-    options.preserve_proto_field_names = true;
-    std::string definition;
-    if (!google::protobuf::util::MessageToJsonString(event.definition(), &definition, options)
-             .ok()) {
-      definition = "{}";
-    }
     writer.Key("definition");
-    out.append(definition);
+    const size_t start = out.size();
+    if (!AppendProtoJson(event.definition(), ProtoJsonOptions{}, &out).ok()) {
+      out.resize(start);
+      out.append("{}");
+    }
   }
   if (event.has_properties()) {
     writer.Key("properties");

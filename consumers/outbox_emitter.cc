@@ -21,8 +21,8 @@
 #include "absl/time/time.h"
 #include "engine/cursors.h"
 #include "engine/outbox.h"
+#include "engine/proto_json.h"
 #include "engine/status_macros.h"
-#include "google/protobuf/util/json_util.h"
 #include "leadlog/v1/action.pb.h"
 
 namespace leadlog {
@@ -79,10 +79,7 @@ std::optional<std::pair<ShardId, std::string>> PositionOf(RdKafka::Message& mess
 
 absl::StatusOr<std::string> RenderJson(const v1::Action& action) {
   std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  auto status = google::protobuf::util::MessageToJsonString(action, &json, options);
+  auto status = AppendProtoJson(action, {.always_print_primitive_fields = true}, &json);
   if (!status.ok()) {
     return absl::InternalError(
         absl::StrCat("action ", action.action_id(), ": JSON: ", status.ToString()));

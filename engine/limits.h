@@ -216,6 +216,14 @@ inline constexpr size_t kActionTypeBytesMax = 64;
 // large costs.
 inline constexpr uint32_t kOutboxActionsPerRecordMax = 1u << 24;
 
+// --- engine/proto_json.h ---
+// Deepest message nesting AppendProtoJson renders (each message, Value,
+// Struct and ListValue level counts; the top-level message is level 0), as
+// protobuf 3.21's MessageToJsonString (ProtoStreamObjectSource's default
+// recursion limit): deeper is InvalidArgument from both. Event JSON is
+// bounded far below it (kJsonDepthMax).
+inline constexpr int kProtoJsonDepthMax = 64;
+
 // --- engine/cursors.h ---
 // Longest cursor name ([a-z0-9_]) and stored cursor value.
 inline constexpr size_t kCursorNameBytesMax = 32;

@@ -52,6 +52,9 @@ int FlowsStats(const Args& args);
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 int Fail(const std::string& command, const absl::Status& status);
+// `message` as the API renders it (engine/proto_json.h: field names as in
+// the .proto, no whitespace); "{}" if it cannot be rendered.
+std::string Json(const google::protobuf::Message& message);
 // Parses; on error prints it with the usage and returns false.
 bool ParseOrUsage(CliArgs& args, const Args& argv, int* exit_code);
 // A token file's content without surrounding whitespace (at most

@@ -4,9 +4,15 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "deploy/leadlog/commands.h"
+#include "engine/proto_json.h"
 #include "projections/api/limits.h"
 
 namespace leadlog::cli {
+
+std::string Json(const google::protobuf::Message& message) {
+  absl::StatusOr<std::string> json = ProtoJson(message);
+  return json.ok() ? *std::move(json) : "{}";
+}
 
 int Fail(const std::string& command, const absl::Status& status) {
   std::cerr << "leadlog " << command << ": " << status.message() << "\n";

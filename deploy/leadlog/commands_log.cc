@@ -3,8 +3,6 @@
 #include <iostream>
 #include <map>
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "consumers/ingest.h"
@@ -14,14 +12,6 @@
 
 namespace leadlog::cli {
 namespace {
-
-std::string ToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  std::string out;
-  if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return "{}";
-  return out;
-}
 
 // Topic names are [a-zA-Z0-9._-] in Kafka; escape anyway for file sources.
 std::string JsonQuote(const std::string& s) {
@@ -144,7 +134,7 @@ int DeadLetters(const Args& argv) {
   for (ShardId shard : (*log)->Shards()) {
     absl::Status status = (*log)->ReadDeadLetters(shard, [&](const v1::DeadLetter& d) {
       if (json) {
-        std::cout << ToJson(d) << "\n";
+        std::cout << Json(d) << "\n";
         return absl::OkStatus();
       }
       std::string preview = d.raw().substr(0, 120);
@@ -184,7 +174,7 @@ int Log(const Args& argv) {
   int64_t left = *limit;
   auto print = [&](const v1::LogRecord& record) {
     if (left-- <= 0) return absl::CancelledError("limit");
-    std::cout << ToJson(record) << "\n";
+    std::cout << Json(record) << "\n";
     return absl::OkStatus();
   };
   for (ShardId shard : shards) {

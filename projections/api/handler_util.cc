@@ -1,6 +1,5 @@
 // The helpers of internal/handlers.h.
 #include <google/protobuf/stubs/common.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 
@@ -8,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "engine/proto_json.h"
 #include "projections/api/internal/handlers.h"
 
 namespace leadlog::api_internal {
@@ -132,11 +132,9 @@ Reader OpenReader(const ReadApiContext& context) {
 }
 
 ApiResponse JsonResponse(const google::protobuf::Message& message, int status) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
   ApiResponse response;
   response.status = status;
-  if (!google::protobuf::util::MessageToJsonString(message, &response.body, options).ok()) {
+  if (!AppendProtoJson(message, ProtoJsonOptions{}, &response.body).ok()) {
     return ErrorResponse(absl::InternalError("cannot render the response as JSON"));
   }
   response.body.push_back('\n');
@@ -151,11 +149,9 @@ ApiResponse ErrorResponse(const absl::Status& status) {
   if (colon != absl::string_view::npos && IsFieldName(status.message().substr(0, colon))) {
     error.set_field(std::string(status.message().substr(0, colon)));
   }
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
   ApiResponse response;
   response.status = HttpStatus(status.code());
-  if (!google::protobuf::util::MessageToJsonString(error, &response.body, options).ok()) {
+  if (!AppendProtoJson(error, ProtoJsonOptions{}, &response.body).ok()) {
     response.body = "{\"code\":\"internal\",\"message\":\"unrenderable error\"}";
   }
   response.body.push_back('\n');
