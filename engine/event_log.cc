@@ -266,16 +266,11 @@ absl::Status EventLogImpl::ReadRange(
   std::string upper;
   internal::EncodeLogKey(shard, from, &lower);
   internal::EncodeLogKey(shard, Sequence(end), &upper);
-  rocksdb::Slice lower_slice(lower);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(read, store_->families().log));
+  internal::RangeIterator it(*store_, store_->families().log, std::move(lower), std::move(upper));
   v1::LogRecord record;
   uint64_t expected = from.value();
-  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    std::optional<internal::LogKeyParts> key = internal::DecodeLogKey(View(it->key()));
+  for (; it.Valid(); it.Next()) {
+    std::optional<internal::LogKeyParts> key = internal::DecodeLogKey(View(it.key()));
     if (!key.has_value() || key->shard != shard) {
       return absl::DataLossError(
           absl::StrCat("shard ", shard.value(), ": malformed log key after sequence ", expected));
@@ -285,11 +280,11 @@ absl::Status EventLogImpl::ReadRange(
                                               ": missing (next record is ", key->sequence.value(),
                                               ")"));
     }
-    RETURN_IF_ERROR(internal::DecodeRecord(shard, key->sequence, View(it->value()), &record));
+    RETURN_IF_ERROR(internal::DecodeRecord(shard, key->sequence, View(it.value()), &record));
     RETURN_IF_ERROR(visit(record));
     ++expected;
   }
-  return store_->FromRocks(it->status(), "read log");
+  return store_->FromRocks(it.status(), "read log");
 }
 
 absl::Status EventLogImpl::ReadLead(
@@ -301,21 +296,17 @@ absl::Status EventLogImpl::ReadLead(
   }
   std::string lower;
   internal::EncodeByLeadPrefix(shard, lead, &lower);
-  const std::string upper = internal::PrefixSuccessor(lower);
-  rocksdb::Slice lower_slice(lower);
-  rocksdb::Slice upper_slice(upper);
+  std::string upper = internal::PrefixSuccessor(lower);
   rocksdb::ManagedSnapshot snapshot(store_->db());
   rocksdb::ReadOptions read;
   read.snapshot = snapshot.snapshot();
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = upper.empty() ? nullptr : &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(read, store_->families().by_lead));
+  internal::RangeIterator it(*store_, store_->families().by_lead, std::move(lower),
+                             std::move(upper), snapshot.snapshot());
   v1::LogRecord record;
   std::string log_key;
   rocksdb::PinnableSlice value;
-  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    std::optional<internal::ByLeadKeyParts> key = internal::DecodeByLeadKey(View(it->key()));
+  for (; it.Valid(); it.Next()) {
+    std::optional<internal::ByLeadKeyParts> key = internal::DecodeByLeadKey(View(it.key()));
     if (!key.has_value() || key->shard != shard || key->lead != lead.encoded()) {
       return absl::DataLossError(absl::StrCat(
           "shard ", shard.value(), ": malformed by_lead key of lead '", lead.encoded(), "'"));
@@ -332,7 +323,7 @@ absl::Status EventLogImpl::ReadLead(
     RETURN_IF_ERROR(internal::DecodeRecord(shard, key->sequence, View(value), &record));
     RETURN_IF_ERROR(visit(record));
   }
-  return store_->FromRocks(it->status(), "read by_lead");
+  return store_->FromRocks(it.status(), "read by_lead");
 }
 
 std::optional<Sequence> EventLogImpl::LookupEventId(ShardId shard,
@@ -385,15 +376,12 @@ ShardStats EventLogImpl::Stats(ShardId shard) const {
 
   std::string lower;
   internal::EncodeOffsetPrefix(shard, &lower);
-  const std::string upper = internal::PrefixSuccessor(lower);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(read, store_->families().meta));
-  for (it->Seek(lower); it->Valid(); it->Next()) {
-    std::optional<KafkaOffset> offset = internal::DecodeOffsetValue(View(it->value()));
+  std::string upper = internal::PrefixSuccessor(lower);
+  internal::RangeIterator it(*store_, store_->families().meta, std::move(lower), std::move(upper));
+  for (; it.Valid(); it.Next()) {
+    std::optional<KafkaOffset> offset = internal::DecodeOffsetValue(View(it.value()));
     if (!offset.has_value()) continue;  // Verify reports it
-    stats.offsets.emplace_back(it->key().ToString().substr(lower.size()), *offset);
+    stats.offsets.emplace_back(it.key().ToString().substr(it.lower().size()), *offset);
   }
   return stats;
 }
@@ -402,19 +390,16 @@ absl::Status EventLogImpl::ReadDeadLetters(
     ShardId shard, const std::function<absl::Status(const v1::DeadLetter&)>& visit) const {
   std::string lower;
   internal::EncodeShardPrefix(shard, &lower);
-  const std::string upper = internal::PrefixSuccessor(lower);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_upper_bound = upper.empty() ? nullptr : &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(read, store_->families().dead_letters));
+  std::string upper = internal::PrefixSuccessor(lower);
+  internal::RangeIterator it(*store_, store_->families().dead_letters, std::move(lower),
+                             std::move(upper));
   v1::DeadLetter letter;
-  for (it->Seek(lower); it->Valid(); it->Next()) {
+  for (; it.Valid(); it.Next()) {
     std::optional<internal::DeadLetterKeyParts> key =
-        internal::DecodeDeadLetterKey(View(it->key()));
+        internal::DecodeDeadLetterKey(View(it.key()));
     const bool decoded =
         key.has_value() &&
-        letter.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) &&
+        letter.ParseFromArray(it.value().data(), static_cast<int>(it.value().size())) &&
         letter.id() == key->id;
     if (!decoded) {
       return absl::DataLossError(absl::StrCat("shard ", shard.value(), ": dead letter ",
@@ -423,7 +408,7 @@ absl::Status EventLogImpl::ReadDeadLetters(
     }
     RETURN_IF_ERROR(visit(letter));
   }
-  return store_->FromRocks(it->status(), "read dead_letters");
+  return store_->FromRocks(it.status(), "read dead_letters");
 }
 
 }  // namespace

@@ -22,17 +22,9 @@ absl::Status ForEachUnderPrefix(
     const Store& store, rocksdb::ColumnFamilyHandle* family, const std::string& prefix,
     absl::string_view what,
     const std::function<absl::Status(const rocksdb::Slice& key, const rocksdb::Slice& value)>& visit) {
-  const std::string upper = PrefixSuccessor(prefix);
-  rocksdb::Slice lower_slice(prefix);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(read, family));
-  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    RETURN_IF_ERROR(visit(it->key(), it->value()));
-  }
-  return store.FromRocks(it->status(), what);
+  RangeIterator it(store, family, prefix, PrefixSuccessor(prefix));
+  for (; it.Valid(); it.Next()) RETURN_IF_ERROR(visit(it.key(), it.value()));
+  return store.FromRocks(it.status(), what);
 }
 
 // Sequences (< before) of the committed by_lead entries of `lead`.

@@ -206,4 +206,19 @@ Store::~Store() {
   db_->Close();
 }
 
+RangeIterator::RangeIterator(const Store& store, rocksdb::ColumnFamilyHandle* family,
+                             std::string lower, std::string upper,
+                             const rocksdb::Snapshot* snapshot)
+    : lower_(std::move(lower)),
+      upper_(std::move(upper)),
+      lower_slice_(lower_),
+      upper_slice_(upper_) {
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot;
+  read.iterate_lower_bound = &lower_slice_;
+  read.iterate_upper_bound = upper_.empty() ? nullptr : &upper_slice_;
+  it_.reset(store.db()->NewIterator(read, family));
+  it_->Seek(lower_slice_);
+}
+
 }  // namespace leadlog::internal

@@ -96,6 +96,36 @@ class Store {
   std::vector<rocksdb::ColumnFamilyHandle*> later_handles_ ABSL_GUARDED_BY(extra_mu_);
 };
 
+// The entries of `family` with keys in [lower, upper), in key order; an
+// empty `upper` means to the end of the family. Positioned at the first
+// entry on construction. It owns the bound strings RocksDB's ReadOptions
+// point into, so it is neither copied nor moved.
+//
+//   RangeIterator it(store, family, prefix, PrefixSuccessor(prefix));
+//   for (; it.Valid(); it.Next()) Use(it.key(), it.value());
+//   RETURN_IF_ERROR(store.FromRocks(it.status(), "read meta"));
+class RangeIterator {
+ public:
+  RangeIterator(const Store& store, rocksdb::ColumnFamilyHandle* family, std::string lower,
+                std::string upper, const rocksdb::Snapshot* snapshot = nullptr);
+  RangeIterator(const RangeIterator&) = delete;
+  RangeIterator& operator=(const RangeIterator&) = delete;
+
+  bool Valid() const { return it_->Valid(); }
+  void Next() { it_->Next(); }
+  rocksdb::Slice key() const { return it_->key(); }
+  rocksdb::Slice value() const { return it_->value(); }
+  rocksdb::Status status() const { return it_->status(); }
+  const std::string& lower() const { return lower_; }
+
+ private:
+  const std::string lower_;
+  const std::string upper_;
+  const rocksdb::Slice lower_slice_;
+  const rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
 }  // namespace leadlog::internal
 
 #endif  // LEADLOG_ENGINE_INTERNAL_STORE_H_
