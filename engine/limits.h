@@ -200,6 +200,16 @@ inline constexpr int kEmitterDeliveryTimeoutMsMax = 600'000;
 inline constexpr int kEmitterIdleMsDefault = 1000;
 inline constexpr int kEmitterIdleMsMax = 60'000;
 
+// --- engine/thread_priority: serve's background threads ---
+// Nice value serve's ingest, live projection and emitter threads run at
+// (--background-nice): 0 = the process's own priority, 19 = Linux's lowest.
+// Negative (higher priority) is refused: it needs CAP_SYS_NICE.
+inline constexpr int kBackgroundNiceMin = 0;
+inline constexpr int kBackgroundNiceMax = 19;
+inline constexpr int kBackgroundNiceDefault = 10;
+static_assert(kBackgroundNiceMin <= kBackgroundNiceDefault &&
+              kBackgroundNiceDefault <= kBackgroundNiceMax);
+
 // --- consumers/change_emitter.h ---
 // Change entries a shard delivers between two prunes of its delivered
 // entries (one RocksDB range deletion each: few range tombstones).

@@ -11,6 +11,7 @@
 #include "deploy/leadlog/commands.h"
 #include "engine/clock.h"
 #include "engine/status_macros.h"
+#include "engine/thread_priority.h"
 #include "projections/api/http_server.h"
 #include "projections/api/read_api.h"
 
@@ -150,6 +151,16 @@ void DeclareHttpFlags(CliArgs& args) {
               "bearer token for admin endpoints (POST /v1/definitions); without it they answer 403");
   args.String("http-read-token-file", "FILE", "bearer token the read endpoints require");
   args.String("http-port-file", "FILE", "write the bound HTTP port to FILE (for --http HOST:0)");
+  args.String("background-nice", "N",
+              absl::StrCat("nice value (", kBackgroundNiceMin, "..", kBackgroundNiceMax,
+                           ") of serve's ingest, live projection and emitter threads, so HTTP "
+                           "requests (at serve's own priority) go first; 0 = same priority"),
+              std::to_string(kBackgroundNiceDefault));
+}
+
+absl::Status SetBackgroundNiceFromFlags(const CliArgs& args) {
+  ASSIGN_OR_RETURN(int64_t nice, args.GetInt("background-nice", kBackgroundNiceMin, kBackgroundNiceMax));
+  return SetBackgroundNice(static_cast<int>(nice));
 }
 
 absl::StatusOr<std::unique_ptr<ServeHttp>> ServeHttp::Start(const CliArgs& args, ServeHttpDeps deps) {
