@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "consumers/definition_publisher.h"
+#include "consumers/ingest.h"
 #include "consumers/kafka_lag.h"
 #include "deploy/leadlog/commands.h"
 #include "engine/clock.h"
@@ -183,6 +184,7 @@ absl::StatusOr<std::unique_ptr<ServeHttp>> ServeHttp::Start(const CliArgs& args,
   impl->status = std::make_unique<ServeIngestStatus>(deps, impl->lag.get());
   ReadApiContext context{deps.projection, deps.log, &impl->waiter, impl->status.get(),
                          &impl->publisher, &impl->metrics};
+  context.shard_for_key = &ShardForKey;  // lookups go to the lead's shard first
   impl->api = std::make_unique<ReadApi>(context, options);
   HttpServerOptions server_options;
   server_options.address = address;
