@@ -22,7 +22,7 @@ namespace leadlog {
 
 // Sets the nice value LowerThreadToBackground applies (0 until set: a
 // process that never calls this keeps every thread where it is; serve sets
-// kBackgroundNiceDefault unless told otherwise). InvalidArgument
+// --background-nice, default kBackgroundNiceDefault = 0). InvalidArgument
 // naming `background_nice` outside [kBackgroundNiceMin, kBackgroundNiceMax].
 absl::Status SetBackgroundNice(int nice);
 int BackgroundNice();

@@ -57,6 +57,7 @@ printf 's3cret\n' >"$TMP/admin-token"
 "$BIN" serve --data-dir "$TMP/log" --partitions 4 --bootstrap-file "$TMP/bootstrap" \
   --http 127.0.0.1:0 --http-port-file "$TMP/port" --http-admin-token-file "$TMP/admin-token" \
   --tick-ms 0 --progress-ms 0 --batch-ms 2 --batch-events 100 --projection-lag-max 8 \
+  --background-nice 10 \
   >/dev/null 2>"$TMP/serve.err" &
 SERVE=$!
 wait_until 60 "serve's bootstrap and HTTP port" test -s "$TMP/port" -a -s "$TMP/bootstrap"
@@ -123,7 +124,7 @@ grep -Eq '^leadlog_ingest_projection_errors_total 0$' "$TMP/body" && ok || bad "
 grep -q 'leadlog_http_request_duration_seconds_bucket{route="/v1/leads/{id}",le="0.001"}' "$TMP/body" &&
   ok || bad "metrics: no latency histogram"
 
-# --background-nice (default 10): serve's ingest, live projection, emitter
+# --background-nice 10: serve's ingest, live projection, emitter
 # and control threads run at nice 10; the HTTP threads (8 by default) stay at
 # the nice serve started with (this shell's).
 base_nice=$(nice)
