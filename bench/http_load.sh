@@ -13,10 +13,16 @@
 # the records serve appended during the wrk run (from /v1/stats). Everything
 # (broker, producer, serve, wrk) shares the machine's cores.
 #
-# --ingest-events 0 measures reads alone.
+# --ingest-events 0 measures reads alone. --binary PATH runs that leadlog
+# (e.g. a base build kept elsewhere) instead of building one. --during CMD
+# runs `bash -c CMD` alongside wrk with SERVE_PID set to serve's process id
+# (e.g. --during 'perf record -g -o /tmp/serve.perf -p $SERVE_PID -- sleep 15');
+# the script waits for it after wrk. It also prints serve's CPU seconds
+# (user + system, /proc) spent during the wrk run.
 #
 # Usage: bench/http_load.sh [--preload N] [--leads N] [--ingest-events N] [--rate R]
-#                           [--duration S] [--connections C] [-- extra serve flags]
+#                           [--duration S] [--connections C] [--binary PATH]
+#                           [--during CMD] [-- extra serve flags]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${LEADLOG_BUILD_DIR:-$root/build}"
@@ -27,6 +33,8 @@ ingest_events=400000
 rate=10000
 duration=20
 connections=16
+binary=""
+during=""
 while (($#)); do
   case "$1" in
     --preload) preload="$2"; shift 2 ;;
@@ -35,12 +43,18 @@ while (($#)); do
     --rate) rate="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
+    --binary) binary="$2"; shift 2 ;;
+    --during) during="$2"; shift 2 ;;
     --) shift; break ;;
     *) echo "http_load: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-"$root/deploy/build.sh" --target leadlog >/dev/null
-leadlog="$build/deploy/leadlog/leadlog"
+if [[ -n $binary ]]; then
+  leadlog="$binary"
+else
+  "$root/deploy/build.sh" --target leadlog >/dev/null
+  leadlog="$build/deploy/leadlog/leadlog"
+fi
 work="$(mktemp -d /tmp/leadlog-http-bench.XXXXXX)"
 pids=()
 # Newest first: serve leaves its group while the broker is still up.
@@ -74,6 +88,7 @@ done
   --http 127.0.0.1:0 --http-port-file "$work/port" --http-threads "$connections" "$@" \
   >/dev/null 2>"$work/serve.err" &
 pids+=($!)
+serve_pid=$!
 wait_for 60 "serve's HTTP port" test -s "$work/port"
 url="http://127.0.0.1:$(cat "$work/port")"
 appended() {
@@ -108,9 +123,21 @@ if ((ingest_events > 0)); then
   pids+=($!)
   wait_for 60 "ingest to start" reached $((preload + 7 * partitions + 1))
 fi
+# serve's user + system CPU ticks so far (/proc/PID/stat fields 14 and 15).
+serve_ticks() { awk '{print $14 + $15}' "/proc/$serve_pid/stat"; }
 before=$(appended)
+ticks_before=$(serve_ticks)
+during_pid=""
+if [[ -n $during ]]; then
+  SERVE_PID=$serve_pid bash -c "$during" &
+  during_pid=$!
+fi
 wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$work/leads.lua" "$url" | tee "$work/wrk.out"
 after=$(appended)
+ticks_after=$(serve_ticks)
+[[ -z $during_pid ]] || wait "$during_pid" || echo "http_load: --during command failed" >&2
+echo "http_load: serve used $(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" \
+     'BEGIN {printf "%.1f", t / hz}') CPU seconds during the run; load: $(uptime | sed 's/.*load/load/')"
 echo "http_load: $ids lead ids; serve appended $((after - before)) records during the ${duration}s run" \
      "($(((after - before) / duration))/s; demo: $ingest_events events paced at $rate/s)"
 curl -s "$url/metrics" | grep -E '^leadlog_http_request_duration_seconds_(bucket\{route="/v1/leads/\{id\}",le="0.00[12]"|count\{route="/v1/leads/\{id\}")'

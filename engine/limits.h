@@ -200,6 +200,19 @@ inline constexpr int kEmitterDeliveryTimeoutMsMax = 600'000;
 inline constexpr int kEmitterIdleMsDefault = 1000;
 inline constexpr int kEmitterIdleMsMax = 60'000;
 
+// --- engine/thread_priority: serve's background threads ---
+// Nice value serve's ingest, live projection and emitter threads run at
+// (--background-nice): 0 = the process's own priority, 19 = Linux's lowest.
+// Negative (higher priority) is refused: it needs CAP_SYS_NICE. Off by
+// default: measured on 2 shared cores, a niced writer or projector holding a
+// lock a request needs (RocksDB's, a runner's checkpoint mutex) stretched
+// the lookup p99 instead of cutting it (docs/BENCHMARKS.md "HTTP API").
+inline constexpr int kBackgroundNiceMin = 0;
+inline constexpr int kBackgroundNiceMax = 19;
+inline constexpr int kBackgroundNiceDefault = 0;
+static_assert(kBackgroundNiceMin <= kBackgroundNiceDefault &&
+              kBackgroundNiceDefault <= kBackgroundNiceMax);
+
 // --- consumers/change_emitter.h ---
 // Change entries a shard delivers between two prunes of its delivered
 // entries (one RocksDB range deletion each: few range tombstones).

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/thread_priority.h"
 
 namespace leadlog {
 
@@ -25,7 +26,10 @@ absl::StatusOr<std::unique_ptr<LiveProjector>> LiveProjector::Start(const EventL
   }
   std::unique_ptr<LiveProjector> projector(new LiveProjector(log, options, std::move(callbacks)));
   LiveProjector* p = projector.get();
-  projector->thread_ = std::thread([p] { p->Loop(); });
+  projector->thread_ = std::thread([p] {
+    LowerThreadToBackground().IgnoreError();  // throughput work: --background-nice
+    p->Loop();
+  });
   return projector;
 }
 

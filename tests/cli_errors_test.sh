@@ -51,7 +51,17 @@ expect projection_lag_over_max 1 'leadlog serve: --projection-lag-max: 1000001 i
 expect projection_lag_at_max 1 'leadlog serve: brokers 127.0.0.1:1 unreachable' 1 -- \
   "$leadlog" serve --data-dir "$work/db6" --brokers 127.0.0.1:1 --broker-timeout-ms 1000 \
   --projection-lag-max 1000000
-expect rebuild_fold_threads_over_max 1 'leadlog rebuild: --fold-threads: 17 is outside \[0, 16\]' 1 -- \
+expect background_nice_negative 1 'leadlog serve: --background-nice: -1 is outside \[0, 19\]' 1 -- \
+  "$leadlog" serve --data-dir "$work/db8" --brokers 127.0.0.1:1 --background-nice -1
+expect background_nice_over_max 1 'leadlog serve: --background-nice: 20 is outside \[0, 19\]' 1 -- \
+  "$leadlog" serve --data-dir "$work/db9" --brokers 127.0.0.1:1 --background-nice 20
+expect background_nice_not_a_number 1 'leadlog serve: --background-nice: "low" is not an integer' 1 -- \
+  "$leadlog" serve --data-dir "$work/db10" --brokers 127.0.0.1:1 --background-nice low
+# At the limit the flag is accepted: serve gets as far as the brokers.
+expect background_nice_at_max 1 'leadlog serve: brokers 127.0.0.1:1 unreachable' 1 -- \
+  "$leadlog" serve --data-dir "$work/db11" --brokers 127.0.0.1:1 --broker-timeout-ms 1000 \
+  --background-nice 19
+ 1 'leadlog rebuild: --fold-threads: 17 is outside \[0, 16\]' 1 -- \
   "$leadlog" rebuild --data-dir "$work/db7" --fold-threads 17
 expect bad_kafka_property 1 'leadlog serve: .*no.such.property' 1 -- \
   "$leadlog" serve --data-dir "$work/db3" --brokers 127.0.0.1:1 -X no.such.property=1

@@ -4,7 +4,8 @@
 # demo traffic is ingested, then every endpoint answers; errors are JSON 4xx
 # naming the field; min_position waits or answers 503 with Retry-After; the
 # CLI keeps working beside serve; reads keep answering through a SIGUSR1
-# rebuild; SIGTERM exits 0. The live projection runs with a tiny lag limit
+# rebuild; SIGTERM exits 0; background threads run at --background-nice,
+# the HTTP threads at serve's own priority. The live projection runs with a tiny lag limit
 # (--projection-lag-max 8, batches of 100): ingest waits for it, /metrics
 # counts the waits, and the lag never exceeds the limit plus one batch.
 # Usage: http_api_test.sh PATH/TO/leadlog EXAMPLES_DIR
@@ -56,6 +57,7 @@ printf 's3cret\n' >"$TMP/admin-token"
 "$BIN" serve --data-dir "$TMP/log" --partitions 4 --bootstrap-file "$TMP/bootstrap" \
   --http 127.0.0.1:0 --http-port-file "$TMP/port" --http-admin-token-file "$TMP/admin-token" \
   --tick-ms 0 --progress-ms 0 --batch-ms 2 --batch-events 100 --projection-lag-max 8 \
+  --background-nice 10 \
   >/dev/null 2>"$TMP/serve.err" &
 SERVE=$!
 wait_until 60 "serve's bootstrap and HTTP port" test -s "$TMP/port" -a -s "$TMP/bootstrap"
@@ -121,6 +123,18 @@ grep -Eq '^leadlog_ingest_projection_lag_waits_total [1-9]' "$TMP/body" && ok ||
 grep -Eq '^leadlog_ingest_projection_errors_total 0$' "$TMP/body" && ok || bad "metrics: projection errors"
 grep -q 'leadlog_http_request_duration_seconds_bucket{route="/v1/leads/{id}",le="0.001"}' "$TMP/body" &&
   ok || bad "metrics: no latency histogram"
+
+# --background-nice 10: serve's ingest, live projection, emitter
+# and control threads run at nice 10; the HTTP threads (8 by default) stay at
+# the nice serve started with (this shell's).
+base_nice=$(nice)
+if ((base_nice < 10)); then
+  nices=$(for f in /proc/"$SERVE"/task/*/stat; do sed -E 's/^.*\) //' "$f" | awk '{print $17}'; done)
+  low=$(grep -cx 10 <<<"$nices")
+  normal=$(grep -cx -- "$base_nice" <<<"$nices")
+  ((low >= 4 && normal >= 8)) && ok ||
+    bad "thread nice values: $low at 10 (want >= 4), $normal at $base_nice (want >= 8): $(echo $nices)"
+fi
 
 # Errors: JSON 400 naming the field.
 call limit_too_big 400 '"field":"limit"' -- "$URL/v1/leads?limit=100000"

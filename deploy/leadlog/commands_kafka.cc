@@ -25,6 +25,7 @@
 #include "engine/live_projector.h"
 #include "engine/outbox.h"
 #include "engine/status_macros.h"
+#include "engine/thread_priority.h"
 #include "projections/lead/lead_projection.h"
 
 namespace leadlog::cli {
@@ -280,6 +281,7 @@ int Serve(const Args& argv) {
   if (!ParseOrUsage(args, argv, &code)) return code;
   absl::StatusOr<KafkaIngestOptions> options = ServeOptions(args);
   if (!options.ok()) return Fail("serve", options.status());
+  if (auto s = SetBackgroundNiceFromFlags(args); !s.ok()) return Fail("serve", s);
   InstallSignalHandlers();
   auto log = OpenLog(args.Get("data-dir"), false, !args.GetBool("no-fsync"));
   if (!log.ok()) return Fail("serve", log.status());
@@ -348,6 +350,10 @@ int Serve(const Args& argv) {
     if (!started.ok()) return Fail("serve", started.status());
     http = *std::move(started);
   }
+  // Throughput work from here on (this thread's ingest loop, and the
+  // emitter, control and ingest threads it starts, which inherit it) runs
+  // at --background-nice; the HTTP threads started above keep serve's.
+  if (auto s = LowerThreadToBackground(); !s.ok()) std::cerr << "leadlog serve: " << s << "\n";
   std::atomic<bool> emitter_stop{false};
   std::thread emitter_thread;
   if (emitter != nullptr) {

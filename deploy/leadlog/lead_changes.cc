@@ -12,6 +12,7 @@
 #include "engine/changes.h"
 #include "engine/cursors.h"
 #include "engine/status_macros.h"
+#include "engine/thread_priority.h"
 
 namespace leadlog {
 
@@ -50,6 +51,7 @@ absl::StatusOr<std::unique_ptr<ChangeStream>> ChangeStream::Start(EventLog* log,
                    OutboxEmitter::Create(log, &stream->source_, std::move(emitter_options)));
   ChangeStream* raw = stream.get();
   stream->thread_ = std::thread([raw] {
+    LowerThreadToBackground().IgnoreError();  // throughput work: --background-nice
     raw->run_status_ = raw->emitter_->Run(raw->stop_);
     if (!raw->run_status_.ok()) {
       std::cerr << "leadlog: change stream stopped: " << raw->run_status_ << "\n";

@@ -7,10 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "consumers/definition_publisher.h"
+#include "consumers/ingest.h"
 #include "consumers/kafka_lag.h"
 #include "deploy/leadlog/commands.h"
 #include "engine/clock.h"
 #include "engine/status_macros.h"
+#include "engine/thread_priority.h"
 #include "projections/api/http_server.h"
 #include "projections/api/read_api.h"
 
@@ -150,6 +152,16 @@ void DeclareHttpFlags(CliArgs& args) {
               "bearer token for admin endpoints (POST /v1/definitions); without it they answer 403");
   args.String("http-read-token-file", "FILE", "bearer token the read endpoints require");
   args.String("http-port-file", "FILE", "write the bound HTTP port to FILE (for --http HOST:0)");
+  args.String("background-nice", "N",
+              absl::StrCat("nice value (", kBackgroundNiceMin, "..", kBackgroundNiceMax,
+                           ") of serve's ingest, live projection and emitter threads, so HTTP "
+                           "requests (at serve's own priority) go first; 0 = same priority"),
+              std::to_string(kBackgroundNiceDefault));
+}
+
+absl::Status SetBackgroundNiceFromFlags(const CliArgs& args) {
+  ASSIGN_OR_RETURN(int64_t nice, args.GetInt("background-nice", kBackgroundNiceMin, kBackgroundNiceMax));
+  return SetBackgroundNice(static_cast<int>(nice));
 }
 
 absl::StatusOr<std::unique_ptr<ServeHttp>> ServeHttp::Start(const CliArgs& args, ServeHttpDeps deps) {
@@ -172,6 +184,7 @@ absl::StatusOr<std::unique_ptr<ServeHttp>> ServeHttp::Start(const CliArgs& args,
   impl->status = std::make_unique<ServeIngestStatus>(deps, impl->lag.get());
   ReadApiContext context{deps.projection, deps.log, &impl->waiter, impl->status.get(),
                          &impl->publisher, &impl->metrics};
+  context.shard_for_key = &ShardForKey;  // lookups go to the lead's shard first
   impl->api = std::make_unique<ReadApi>(context, options);
   HttpServerOptions server_options;
   server_options.address = address;

@@ -9,6 +9,7 @@
 // ServeHttp; Stop before destroying them.
 //
 //   DeclareHttpFlags(args);
+//   RETURN_IF_ERROR(SetBackgroundNiceFromFlags(args));  // before any thread starts
 //   ASSIGN_OR_RETURN(auto http, ServeHttp::Start(args, deps));  // nullptr: --no-http
 //   LiveProjectorCallbacks callbacks; callbacks.progress = [&] { http->Notify(); };
 //   http->Stop();
@@ -28,6 +29,9 @@
 namespace leadlog::cli {
 
 void DeclareHttpFlags(CliArgs& args);
+// --background-nice (engine/thread_priority.h): sets the value serve's
+// background threads apply at start. InvalidArgument naming the flag.
+absl::Status SetBackgroundNiceFromFlags(const CliArgs& args);
 
 struct ServeHttpDeps {
   LeadProjection* projection = nullptr;

@@ -13,13 +13,24 @@
 namespace leadlog::api_internal {
 namespace {
 
+// The shard ingest would have put `id`'s partition key in, when the host
+// says how (ReadApiContext::shard_for_key).
+std::optional<ShardId> ShardHint(const ReadApiContext& context, const std::vector<ShardId>& shards,
+                                 absl::string_view id) {
+  if (context.shard_for_key == nullptr || shards.empty()) return std::nullopt;
+  const ShardId highest = *std::max_element(shards.begin(), shards.end());
+  return context.shard_for_key(LeadPartitionKey(id), static_cast<int>(highest.value()) + 1);
+}
+
 absl::StatusOr<std::pair<Reader, FoundLead>> Find(const Call& call) {
   const std::string& id = call.params[0];
   if (id.size() > kApiParamBytesMax) {
     return absl::InvalidArgumentError(absl::StrCat("id: longer than ", kApiParamBytesMax, " bytes"));
   }
   Reader reader = OpenReader(call.context);
-  ASSIGN_OR_RETURN(std::optional<FoundLead> found, FindLeadById(*reader.runner, reader.shards, id));
+  ASSIGN_OR_RETURN(std::optional<FoundLead> found,
+                   FindLeadById(*reader.runner, reader.shards, id,
+                                ShardHint(call.context, reader.shards, id)));
   if (!found.has_value()) return absl::NotFoundError(absl::StrCat("id: no lead \"", id, "\""));
   return std::make_pair(std::move(reader), *std::move(found));
 }

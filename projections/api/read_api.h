@@ -99,6 +99,12 @@ struct ReadApiContext {
   // optional: POST /v1/definitions and /v1/leads/{id}/erase answer 503
   DefinitionPublisher* publisher = nullptr;
   ApiMetrics* metrics = nullptr;          // optional: /metrics has no request histograms
+  // optional: the shard ingest puts a partition key in (serve: ShardForKey,
+  // consumers/ingest.h). A lead lookup then tries that shard first
+  // (FindLeadById's `first`), with the partition count taken as the highest
+  // shard + 1 (definitions reach every partition); without it, shards in
+  // order. A wrong guess costs one shard's reads, never a wrong lead.
+  ShardId (*shard_for_key)(absl::string_view key, int partitions) = nullptr;
 };
 
 struct ReadApiOptions {

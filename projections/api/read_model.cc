@@ -77,9 +77,25 @@ absl::Status ForEachLead(const ProjectionRunner& runner, const std::vector<Shard
   return absl::OkStatus();
 }
 
+absl::string_view LeadPartitionKey(absl::string_view id) {
+  if (absl::StartsWith(id, "a:") || absl::StartsWith(id, "u:")) id.remove_prefix(2);
+  return id;
+}
+
 absl::StatusOr<std::optional<FoundLead>> FindLeadById(const ProjectionRunner& runner,
                                                      const std::vector<ShardId>& shards,
-                                                     absl::string_view id) {
+                                                     absl::string_view id,
+                                                     std::optional<ShardId> first) {
+  if (first.has_value() && std::find(shards.begin(), shards.end(), *first) != shards.end()) {
+    ASSIGN_OR_RETURN(std::optional<FoundLead> found, FindLeadById(runner, {*first}, id));
+    if (found.has_value()) return found;
+    std::vector<ShardId> rest;
+    rest.reserve(shards.size());
+    for (ShardId shard : shards) {
+      if (shard != *first) rest.push_back(shard);
+    }
+    return FindLeadById(runner, rest, id);
+  }
   if (absl::StartsWith(id, "a:") || absl::StartsWith(id, "u:")) {
     const std::string key = IdentifierKey(id);
     for (ShardId shard : shards) {

@@ -42,9 +42,23 @@ absl::Status ForEachLead(const ProjectionRunner& runner, const std::vector<Shard
 // FindLead (lead_fold.h), but an id given as a lead key ("a:..", "u:..") is
 // first looked up with one point read per shard, so a lookup costs ~1 read
 // per shard instead of 3 (FindLead tries every id form in each shard).
+// With `first` (one of `shards`: the shard the id's partition key hashes to,
+// LeadShardHint) that shard is tried before the others, in every id form:
+// a lead keyed as the ingest rule says (one person's events in the
+// partition of its anonymousId, README "Identity") is found with the reads
+// of one shard, whatever the shard count. An id in no shard costs the same
+// as without. Only when one identifier exists in several shards (events
+// keyed against that rule) can the answer differ: it is `first`'s lead,
+// not the lowest shard's.
 absl::StatusOr<std::optional<FoundLead>> FindLeadById(const ProjectionRunner& runner,
                                                      const std::vector<ShardId>& shards,
-                                                     absl::string_view id);
+                                                     absl::string_view id,
+                                                     std::optional<ShardId> first = std::nullopt);
+
+// The partition key of a lookup id: the id without its "a:" / "u:" prefix
+// (a lead's key is the identifier of its first record, and the demo and
+// Segment producers key messages by that anonymousId or userId).
+absl::string_view LeadPartitionKey(absl::string_view id);
 
 // Erasure requests (POST /v1/leads/{id}/erase, `leadlog leads erase`).
 struct ErasureRequest {
