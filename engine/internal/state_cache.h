@@ -80,6 +80,20 @@ class StateCache {
     entries_.erase(it);
   }
 
+  // Forgets every key in [begin, end) (a committed range deletion). Visits
+  // every entry: O(entries), meant for a few ranges per chunk.
+  void EraseRange(absl::string_view begin, absl::string_view end) {
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      const absl::string_view key = it->first;
+      if (key < begin || key >= end) {
+        ++it;
+        continue;
+      }
+      Account(-static_cast<int64_t>(Charge(it->first, it->second)));
+      entries_.erase(it++);
+    }
+  }
+
   void Clear() {
     entries_.clear();
     Account(-static_cast<int64_t>(bytes_));
