@@ -287,9 +287,19 @@ absl::Status TxnImpl::Commit(Sequence checkpoint, bool sync) {
     RETURN_IF_ERROR(
         store_.FromRocks(batch.DeleteRange(family_, key, end_key), "build projection batch"));
   }
-  for (const auto& [fold_key, write] : pending_) {
-    if (HiddenByRange(fold_key, write.seq)) continue;
-    internal::EncodeProjectionStateKey(shard_, fold_key, &key);
+  // In key order, although any order means the same: RocksDB's skiplist
+  // memtable reuses the previous insert's position for ascending keys
+  // (tick_bench 100 k / 5 k: the tick took ≈ 20 % more CPU in hash order).
+  std::vector<const std::pair<const std::string, PendingWrite>*> writes;
+  writes.reserve(pending_.size());
+  for (const auto& entry : pending_) {
+    if (!HiddenByRange(entry.first, entry.second.seq)) writes.push_back(&entry);
+  }
+  std::sort(writes.begin(), writes.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* entry : writes) {
+    const PendingWrite& write = entry->second;
+    internal::EncodeProjectionStateKey(shard_, entry->first, &key);
     rocksdb::Status s = write.value.has_value() ? batch.Put(family_, key, *write.value)
                                                 : batch.Delete(family_, key);
     RETURN_IF_ERROR(store_.FromRocks(s, "build projection batch"));
