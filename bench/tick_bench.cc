@@ -119,10 +119,34 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-absl::StatusOr<std::string> DefinitionLine(const std::string& json) {
+absl::StatusOr<v1::Event> DefinitionEvent(const std::string& json) {
   absl::StatusOr<v1::Definition> d = ParseDefinition(json);
   if (!d.ok()) return d.status();
-  return EncodeSegmentJson(MakeDefinitionEvent(*d, kMondayMs));
+  return MakeDefinitionEvent(*d, kMondayMs);
+}
+
+// Definitions go to every shard (DESIGN.md §7: broadcast), as `leadlog
+// definitions publish` appends them to a data dir: one protobuf message per
+// shard through the ingest path's BatchBuilder, in one batch.
+absl::Status AppendToEveryShard(const std::vector<v1::Event>& events, int shards, EventLog* log) {
+  BatchBuilder builder(BatchOptions{});
+  for (const v1::Event& event : events) {
+    const std::string bytes = event.SerializeAsString();
+    for (int shard = 0; shard < shards; ++shard) {
+      RawMessage message;
+      message.topic = "tick_bench";
+      message.partition = PartitionId(shard);
+      message.offset = KafkaOffset(0);
+      message.value = bytes;
+      message.content_type = ContentType::kProtobuf;
+      message.track_offset = false;
+      builder.Add(message);
+    }
+  }
+  AppendBatch batch = builder.Take();
+  ASSIGN_OR_RETURN(AppendResult result, log->Append(batch));
+  if (result.dead_letters != 0) return absl::InternalError("a definition was rejected");
+  return absl::OkStatus();
 }
 
 std::string Identify(size_t lead) {
@@ -151,20 +175,21 @@ absl::Status IngestText(const std::string& text, int shards, EventLog* log) {
   return absl::OkStatus();
 }
 
-// Definitions, then every lead's identify, then the pricing pages of the
-// MQL leads (every 20th lead, until `due` of them), in chunks.
+// Definitions (to every shard), then every lead's identify, then the
+// pricing pages of the MQL leads (every 20th lead, until `due` of them), in
+// chunks.
 absl::Status Load(const Config& config, EventLog* log) {
-  std::string text;
+  std::vector<v1::Event> definitions;
   for (const char* file : {"business_calendar.json", "revenue_rules.json"}) {
     absl::StatusOr<std::string> json = ReadFile(absl::StrCat(LEADLOG_SOURCE_DIR, "/examples/", file));
     if (!json.ok()) return json.status();
-    absl::StatusOr<std::string> line = DefinitionLine(*json);
-    if (!line.ok()) return line.status();
-    absl::StrAppend(&text, *line, "\n");
+    ASSIGN_OR_RETURN(v1::Event event, DefinitionEvent(*json));
+    definitions.push_back(std::move(event));
   }
-  absl::StatusOr<std::string> scoring = DefinitionLine(kScoring);
-  if (!scoring.ok()) return scoring.status();
-  absl::StrAppend(&text, *scoring, "\n");
+  ASSIGN_OR_RETURN(v1::Event scoring, DefinitionEvent(kScoring));
+  definitions.push_back(std::move(scoring));
+  RETURN_IF_ERROR(AppendToEveryShard(definitions, config.shards, log));
+  std::string text;
   size_t lines = 0;
   auto flush = [&]() -> absl::Status {
     absl::Status status = IngestText(text, config.shards, log);
@@ -262,7 +287,7 @@ absl::StatusOr<Run> RunOnce(const Config& config, const std::string& dir) {
   RETURN_IF_ERROR(Load(config, log.get()));
   RETURN_IF_ERROR(projection->CatchUpAll());
   run.load_ms = MsSince(start);
-  run.records = config.leads + config.due * kPagesPerMql + 3;
+  run.records = config.leads + config.due * kPagesPerMql + 3 * config.shards;
 
   // Idle: one tick, nothing due (an hour later: 10:00 Berlin).
   clock.SetMs(kMondayMs + kHourMs);
