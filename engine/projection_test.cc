@@ -1,6 +1,13 @@
 #include "engine/projection.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <random>
 #include <map>
 #include <memory>
 #include <optional>
@@ -920,6 +927,111 @@ TEST(ProjectionDeleteRange, AFailedChunkCommitsNothingOfIt) {
                                                 HasSubstr("sequence 1: key")));
   EXPECT_EQ(runner->Checkpoint(kShard), Sequence(1));
   EXPECT_EQ(StateOf(*runner, kShard, "x/1"), "v");
+}
+
+// Chunk 1 writes kCrashKeys keys, chunk 2 deletes the middle half with one
+// DeleteRange and writes a marker; with `block_fd` >= 0 chunk 2 then writes
+// a byte to it and blocks (so a SIGKILL lands between the DeleteRange and
+// the commit).
+constexpr int kCrashKeys = 20'000;
+ScriptFold CrashFold(int block_fd) {
+  return ScriptFold({[](ShardId, ProjectionTxn& txn) {
+                       for (int i = 0; i < kCrashKeys; ++i) {
+                         txn.Put(absl::StrFormat("d/%06d", i), "v");
+                       }
+                     },
+                     [block_fd](ShardId, ProjectionTxn& txn) {
+                       txn.DeleteRange(absl::StrFormat("d/%06d", kCrashKeys / 4),
+                                       absl::StrFormat("d/%06d", 3 * kCrashKeys / 4));
+                       txn.Put("m", "marker");
+                       if (block_fd < 0) return;
+                       char byte = 'x';
+                       if (write(block_fd, &byte, 1) != 1) _exit(3);
+                       pause();  // until SIGKILL
+                     }});
+}
+
+// A real process folds the two chunks and is SIGKILLed before, inside or
+// after the commit of the DeleteRange chunk (a fixed point between the
+// DeleteRange and the commit, then seeded delays): after each kill the
+// state is that of chunk 0, 1 or 2 exactly as its checkpoint says, and a
+// restarted CatchUp ends at the state of an uninterrupted fold.
+TEST(ProjectionDeleteRange, SigkillLeavesTheChunkInOrOutWhole) {
+  // LEADLOG_CRASH_SEED=<seed> replays the kill points (not the timing).
+  const char* replay = std::getenv("LEADLOG_CRASH_SEED");
+  const unsigned seed = replay != nullptr ? static_cast<unsigned>(std::strtoul(replay, nullptr, 10))
+                                          : std::random_device{}();
+  std::printf("seed %u (LEADLOG_CRASH_SEED replays it)\n", seed);
+  std::mt19937 random(seed);
+  std::string expected_digest;
+  {
+    LogFixture reference;
+    std::unique_ptr<EventLog> log = reference.Open();
+    AppendEvents(*log, kShard, "a", 2);
+    ScriptFold fold = CrashFold(-1);
+    std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 1);
+    ASSERT_THAT(runner->CatchUp(kShard), Holds(Sequence(2)));
+    expected_digest = Digest(*runner, kShard);
+  }
+  for (int round = 0; round < 6; ++round) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed, " round ", round));
+    LogFixture f;
+    {
+      std::unique_ptr<EventLog> log = f.Open();
+      AppendEvents(*log, kShard, "a", 2);
+    }  // closed: the child opens it alone
+    int pipe_fds[2];
+    ASSERT_EQ(pipe(pipe_fds), 0);
+    const bool block = round == 0;
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      close(pipe_fds[0]);
+      absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open(f.Options());
+      if (!log.ok()) _exit(2);
+      ScriptFold fold = CrashFold(block ? pipe_fds[1] : -1);
+      ProjectionRunnerOptions options;
+      options.records_per_commit = 1;
+      options.sync_per_commit = false;
+      absl::StatusOr<std::unique_ptr<ProjectionRunner>> runner =
+          ProjectionRunner::Create(log->get(), &fold, options);
+      _exit(runner.ok() && (*runner)->CatchUp(kShard).ok() ? 0 : 1);
+    }
+    close(pipe_fds[1]);
+    if (block) {
+      char byte = 0;
+      ASSERT_EQ(read(pipe_fds[0], &byte, 1), 1);  // chunk 2 has its DeleteRange
+    } else {
+      usleep(std::uniform_int_distribution<useconds_t>(0, 150'000)(random));  // kill point
+    }
+    kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    close(pipe_fds[0]);
+
+    std::unique_ptr<EventLog> log = f.Open();
+    ScriptFold fold = CrashFold(-1);
+    std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 1);
+    const Sequence checkpoint = runner->Checkpoint(kShard);
+    std::printf("round %d: killed at checkpoint %llu\n", round,
+                static_cast<unsigned long long>(checkpoint.value()));
+    const size_t keys = RunnerScan(*runner, kShard, "d/", "", kCrashKeys + 1).size();
+    const std::optional<std::string> marker = StateOf(*runner, kShard, "m");
+    if (block) {
+      EXPECT_EQ(checkpoint, Sequence(1));
+    }
+    if (checkpoint == Sequence(0)) {
+      EXPECT_EQ(keys, 0u);
+    } else if (checkpoint == Sequence(1)) {
+      EXPECT_EQ(keys, static_cast<size_t>(kCrashKeys));
+      EXPECT_EQ(marker, std::nullopt);
+    } else {
+      EXPECT_EQ(keys, static_cast<size_t>(kCrashKeys / 2));
+      EXPECT_EQ(marker, "marker");
+    }
+    ASSERT_THAT(runner->CatchUp(kShard), Holds(Sequence(2)));
+    EXPECT_EQ(Digest(*runner, kShard), expected_digest);
+  }
 }
 
 TEST(ProjectionDeleteRange, DistinctRangesUpToTheLimitAreKeptThenRefused) {
