@@ -2,7 +2,8 @@
 // lead projection holding many leads (issue 5: 50 k due timers among 1 M
 // leads, target ≤ 200 ms on 2 cores; DESIGN.md §9).
 //
-// Workload, on one shard (the worst case: one tick fires every due timer):
+// Workload, on `--shards` shards (default 1, the worst case: one tick fires
+// every due timer on one core):
 //   - examples/business_calendar.json and examples/revenue_rules.json, a
 //     scoring model (40 points per pricing page; grade from employees) and
 //     the default lifecycle model;
@@ -20,10 +21,17 @@
 // warnings were written. For scale: a tick with nothing due on the same
 // state, and the loading rate (records/s).
 //
-//   tick_bench [--leads N] [--due N] [--dir PATH] [--reps N]
+// With `--shards N` the leads are spread over N shards by lead key (as
+// `leadlog serve` spreads partitions; bench/run.sh uses 64), a tick is
+// appended to every shard and the shards are caught up on `--fold-threads`
+// threads (default 2), each shard on one thread, as `leadlog rebuild`
+// folds shards (the runner's per-shard catch-up lock lets different shards
+// fold concurrently).
+//
+//   tick_bench [--leads N] [--due N] [--shards N] [--fold-threads N] [--dir PATH] [--reps N]
 // Prints a table and one machine-readable line:
-//   tick_ms=<median> tick_cpu_ms=<median> leads=<n> due=<n> idle_tick_ms=<median>
-//   load_rps=<r>
+//   tick_ms=<median> tick_cpu_ms=<median> leads=<n> due=<n> shards=<n>
+//   fold_threads=<n> idle_tick_ms=<median> load_rps=<r>
 // tick_cpu_ms is the process's CPU time during the tick (every thread,
 // RocksDB's background threads included): on a shared machine it moves less
 // than the wall time. Each repetition reloads the state (timers fire once);
@@ -38,6 +46,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -46,6 +55,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -57,6 +67,7 @@
 #include "consumers/ingest.h"
 #include "engine/clock.h"
 #include "engine/event_log.h"
+#include "engine/limits.h"
 #include "engine/outbox.h"
 #include "engine/status_macros.h"
 #include "leadlog/v1/action.pb.h"
@@ -72,10 +83,14 @@ constexpr int64_t kHourMs = 3'600'000;
 constexpr int kPagesPerMql = 3;
 // Lines per IngestLines call: bounds the JSON text held in memory.
 constexpr size_t kLinesPerChunk = 100'000;
+// Most shards the bench spreads leads over (a sanity bound on the flag).
+constexpr int kShardsMax = 1024;
 
 struct Config {
   size_t leads = 1'000'000;
   size_t due = 50'000;
+  int shards = 1;
+  int fold_threads = 2;
   int reps = 1;
   std::string dir;
 };
@@ -104,10 +119,34 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-absl::StatusOr<std::string> DefinitionLine(const std::string& json) {
+absl::StatusOr<v1::Event> DefinitionEvent(const std::string& json) {
   absl::StatusOr<v1::Definition> d = ParseDefinition(json);
   if (!d.ok()) return d.status();
-  return EncodeSegmentJson(MakeDefinitionEvent(*d, kMondayMs));
+  return MakeDefinitionEvent(*d, kMondayMs);
+}
+
+// Definitions go to every shard (DESIGN.md §7: broadcast), as `leadlog
+// definitions publish` appends them to a data dir: one protobuf message per
+// shard through the ingest path's BatchBuilder, in one batch.
+absl::Status AppendToEveryShard(const std::vector<v1::Event>& events, int shards, EventLog* log) {
+  BatchBuilder builder(BatchOptions{});
+  for (const v1::Event& event : events) {
+    const std::string bytes = event.SerializeAsString();
+    for (int shard = 0; shard < shards; ++shard) {
+      RawMessage message;
+      message.topic = "tick_bench";
+      message.partition = PartitionId(shard);
+      message.offset = KafkaOffset(0);
+      message.value = bytes;
+      message.content_type = ContentType::kProtobuf;
+      message.track_offset = false;
+      builder.Add(message);
+    }
+  }
+  AppendBatch batch = builder.Take();
+  ASSIGN_OR_RETURN(AppendResult result, log->Append(batch));
+  if (result.dead_letters != 0) return absl::InternalError("a definition was rejected");
+  return absl::OkStatus();
 }
 
 std::string Identify(size_t lead) {
@@ -123,9 +162,9 @@ std::string Pricing(size_t lead, int n) {
                       R"(","name":"Pricing","context":{"page":{"path":"/pricing"}}})", "\n");
 }
 
-absl::Status IngestText(const std::string& text, EventLog* log) {
+absl::Status IngestText(const std::string& text, int shards, EventLog* log) {
   FileIngestOptions options;
-  options.partitions = 1;
+  options.partitions = shards;
   options.batch.batch_events_max = 1000;
   std::istringstream in(text);
   absl::StatusOr<IngestSummary> summary = IngestLines(in, options, log);
@@ -136,23 +175,24 @@ absl::Status IngestText(const std::string& text, EventLog* log) {
   return absl::OkStatus();
 }
 
-// Definitions, then every lead's identify, then the pricing pages of the
-// MQL leads (every 20th lead, until `due` of them), in chunks.
+// Definitions (to every shard), then every lead's identify, then the
+// pricing pages of the MQL leads (every 20th lead, until `due` of them), in
+// chunks.
 absl::Status Load(const Config& config, EventLog* log) {
-  std::string text;
+  std::vector<v1::Event> definitions;
   for (const char* file : {"business_calendar.json", "revenue_rules.json"}) {
     absl::StatusOr<std::string> json = ReadFile(absl::StrCat(LEADLOG_SOURCE_DIR, "/examples/", file));
     if (!json.ok()) return json.status();
-    absl::StatusOr<std::string> line = DefinitionLine(*json);
-    if (!line.ok()) return line.status();
-    absl::StrAppend(&text, *line, "\n");
+    ASSIGN_OR_RETURN(v1::Event event, DefinitionEvent(*json));
+    definitions.push_back(std::move(event));
   }
-  absl::StatusOr<std::string> scoring = DefinitionLine(kScoring);
-  if (!scoring.ok()) return scoring.status();
-  absl::StrAppend(&text, *scoring, "\n");
+  ASSIGN_OR_RETURN(v1::Event scoring, DefinitionEvent(kScoring));
+  definitions.push_back(std::move(scoring));
+  RETURN_IF_ERROR(AppendToEveryShard(definitions, config.shards, log));
+  std::string text;
   size_t lines = 0;
   auto flush = [&]() -> absl::Status {
-    absl::Status status = IngestText(text, log);
+    absl::Status status = IngestText(text, config.shards, log);
     text.clear();
     lines = 0;
     return status;
@@ -179,20 +219,49 @@ struct Run {
   size_t warnings = 0;
 };
 
-absl::StatusOr<size_t> CountWarnings(const ProjectionRunner& runner) {
+absl::StatusOr<size_t> CountWarnings(const ProjectionRunner& runner, int shards) {
   size_t warnings = 0;
-  std::string after;
-  while (true) {
-    ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page,
-                     runner.Scan(ShardId(0), kOutboxPrefix, after, 10'000));
-    if (page.empty()) return warnings;
-    for (const ProjectionEntry& e : page) {
-      v1::Action action;
-      if (!action.ParseFromString(e.value)) return absl::DataLossError("unreadable outbox entry");
-      if (action.type() == "sla_warning") ++warnings;
+  for (int shard = 0; shard < shards; ++shard) {
+    std::string after;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<ProjectionEntry> page,
+                       runner.Scan(ShardId(shard), kOutboxPrefix, after, 10'000));
+      if (page.empty()) break;
+      for (const ProjectionEntry& e : page) {
+        v1::Action action;
+        if (!action.ParseFromString(e.value)) return absl::DataLossError("unreadable outbox entry");
+        if (action.type() == "sla_warning") ++warnings;
+      }
+      after = page.back().key;
     }
-    after = page.back().key;
   }
+  return warnings;
+}
+
+// Appends a clock tick to every shard and catches the shards up: on one
+// thread through LeadProjection::CatchUp, or on `threads` threads that take
+// the next shard in turn and call the runner's CatchUp for it (the runner
+// folds different shards concurrently; LeadProjection hands its runner out
+// const, for readers, hence the cast).
+absl::Status TickAllShards(EventLog& log, LeadProjection& projection, int shards, int threads) {
+  std::vector<ShardId> ids;
+  for (int shard = 0; shard < shards; ++shard) {
+    ids.push_back(ShardId(shard));
+    RETURN_IF_ERROR(log.AppendClockTick(ShardId(shard)).status());
+  }
+  if (threads <= 1 || shards == 1) return projection.CatchUp(ids);
+  auto* runner = const_cast<ProjectionRunner*>(projection.runner().get());
+  std::atomic<size_t> next{0};
+  std::vector<absl::Status> status(ids.size());
+  auto worker = [&] {
+    for (size_t i = next++; i < ids.size(); i = next++) status[i] = runner->CatchUp(ids[i]).status();
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::min(threads, shards); ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& thread : pool) thread.join();
+  for (const absl::Status& s : status) RETURN_IF_ERROR(s);
+  return absl::OkStatus();
 }
 
 // perf's control FIFO (LEADLOG_PERF_CTL), if set: "enable" / "disable".
@@ -218,13 +287,12 @@ absl::StatusOr<Run> RunOnce(const Config& config, const std::string& dir) {
   RETURN_IF_ERROR(Load(config, log.get()));
   RETURN_IF_ERROR(projection->CatchUpAll());
   run.load_ms = MsSince(start);
-  run.records = config.leads + config.due * kPagesPerMql + 3;
+  run.records = config.leads + config.due * kPagesPerMql + 3 * config.shards;
 
   // Idle: one tick, nothing due (an hour later: 10:00 Berlin).
   clock.SetMs(kMondayMs + kHourMs);
   start = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(log->AppendClockTick(ShardId(0)).status());
-  RETURN_IF_ERROR(projection->CatchUp({ShardId(0)}));
+  RETURN_IF_ERROR(TickAllShards(*log, *projection, config.shards, config.fold_threads));
   run.idle_tick_ms = MsSince(start);
 
   // 16:00 Berlin: every warning (15:00) is due, no breach (17:00) yet.
@@ -232,13 +300,12 @@ absl::StatusOr<Run> RunOnce(const Config& config, const std::string& dir) {
   PerfControl("enable");
   start = std::chrono::steady_clock::now();
   const double cpu_start_ms = ProcessCpuMs();
-  RETURN_IF_ERROR(log->AppendClockTick(ShardId(0)).status());
-  RETURN_IF_ERROR(projection->CatchUp({ShardId(0)}));
+  RETURN_IF_ERROR(TickAllShards(*log, *projection, config.shards, config.fold_threads));
   run.tick_ms = MsSince(start);
   run.tick_cpu_ms = ProcessCpuMs() - cpu_start_ms;
   PerfControl("disable");
 
-  ASSIGN_OR_RETURN(run.warnings, CountWarnings(*projection->runner()));
+  ASSIGN_OR_RETURN(run.warnings, CountWarnings(*projection->runner(), config.shards));
   if (run.warnings != config.due) {
     return absl::InternalError(
         absl::StrCat("the tick wrote ", run.warnings, " sla_warning actions, expected ", config.due));
@@ -265,6 +332,12 @@ bool ParseArgs(int argc, char** argv, Config* config) {
       ok = absl::SimpleAtoi(value, &config->leads) && config->leads > 0;
     } else if (flag == "--due") {
       ok = absl::SimpleAtoi(value, &config->due);
+    } else if (flag == "--shards") {
+      ok = absl::SimpleAtoi(value, &config->shards) && config->shards >= 1 &&
+           config->shards <= kShardsMax;
+    } else if (flag == "--fold-threads") {
+      ok = absl::SimpleAtoi(value, &config->fold_threads) && config->fold_threads >= 1 &&
+           config->fold_threads <= static_cast<int>(kRebuildFoldThreadsMax);
     } else if (flag == "--reps") {
       ok = absl::SimpleAtoi(value, &config->reps) && config->reps > 0;
     } else if (flag == "--dir") {
@@ -311,8 +384,10 @@ int Main(int argc, char** argv) {
   std::printf("one tick, %zu due timers among %zu leads: %.1f ms (%.2f us per timer); idle tick %.2f ms\n",
               config.due, config.leads, tick, config.due ? tick * 1000 / config.due : 0.0,
               Median(idle));
-  std::printf("tick_ms=%.1f tick_cpu_ms=%.1f leads=%zu due=%zu idle_tick_ms=%.2f load_rps=%.0f\n",
-              tick, Median(tick_cpu), config.leads, config.due, Median(idle), Median(load_rps));
+  std::printf("tick_ms=%.1f tick_cpu_ms=%.1f leads=%zu due=%zu shards=%d fold_threads=%d "
+              "idle_tick_ms=%.2f load_rps=%.0f\n",
+              tick, Median(tick_cpu), config.leads, config.due, config.shards,
+              config.shards == 1 ? 1 : config.fold_threads, Median(idle), Median(load_rps));
   return 0;
 }
 

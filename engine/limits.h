@@ -55,6 +55,22 @@ inline constexpr size_t kProjectionValueBytesMax = 1024 * 1024;
 inline constexpr uint64_t kProjectionRecordsPerCommitDefault = 1000;
 inline constexpr uint64_t kProjectionRecordsPerCommitMax = 100'000;
 
+// Distinct range deletions (ProjectionTxn::DeleteRange) one chunk may
+// buffer; beyond it DeleteRange refuses (returns false) and the caller
+// deletes key by key. Each costs every read of the chunk one range check,
+// and each committed one a RocksDB range tombstone that reads of the
+// memtable fragment until it is flushed.
+inline constexpr size_t kProjectionTxnRangeDeletesMax = 1024;
+// A chunk keeps its pending writes in a hash map; Scan needs them in key
+// order only under the prefixes it scans. The first Scan of a prefix orders
+// the pending keys of its "scan domain", the prefix's first
+// kProjectionTxnScanDomainBytes bytes (e.g. "t/d/", "o/\0\0"), and keeps
+// that domain ordered for the rest of the chunk. Beyond
+// kProjectionTxnScanDomainsMax domains a chunk orders every key (the
+// domain ""), so a write costs at most that many prefix checks.
+inline constexpr size_t kProjectionTxnScanDomainBytes = 4;
+inline constexpr size_t kProjectionTxnScanDomainsMax = 16;
+
 // Committed projection state a runner keeps in memory between chunks, split
 // evenly over the log's shards (ProjectionRunnerOptions::state_cache_bytes;
 // keys + values + a fixed charge per entry, engine/internal/state_cache.h).
@@ -186,6 +202,12 @@ inline constexpr int kLeadOwnerHistoryMax = 32;
 inline constexpr size_t kTimerIdBytesMax = 256;
 // Largest timer payload (bytes).
 inline constexpr size_t kTimerPayloadBytesMax = 16 * 1024;
+// Timers one TimerIndex pops (PopDue) one by one before it removes the
+// popped due entries with one range deletion per TimerIndex instead of one
+// delete per timer (a tick firing 50 k timers writes one range tombstone; a
+// record firing a few keeps point deletes, so the memtable does not collect
+// a tombstone per record: RocksDB re-fragments them on reads).
+inline constexpr size_t kTimerRangeDeletePopsMin = 64;
 
 // --- consumers/outbox_emitter ---
 // Actions published per emitter round (then flushed and the cursor stored);

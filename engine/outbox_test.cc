@@ -29,6 +29,10 @@ class MapTxn : public ProjectionTxn {
     state[std::string(key)] = std::move(value);
   }
   void Delete(absl::string_view key) override { state.erase(std::string(key)); }
+  bool DeleteRange(absl::string_view begin, absl::string_view end) override {
+    state.erase(state.lower_bound(std::string(begin)), state.lower_bound(std::string(end)));
+    return true;
+  }
   absl::StatusOr<std::vector<ProjectionEntry>> Scan(absl::string_view prefix,
                                                     absl::string_view after,
                                                     size_t limit) override {

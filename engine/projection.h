@@ -82,10 +82,25 @@ class ProjectionTxn {
   virtual void Put(absl::string_view key, std::string value) = 0;
   virtual void Delete(absl::string_view key) = 0;
 
+  // Buffers the deletion of every key in [begin, end) (bytewise), committed
+  // and pending alike; a later Put/Delete of a key in the range wins, as if
+  // written after it. Get and Scan see it at once; the commit writes it as
+  // one RocksDB range deletion (pending writes it hides are not written).
+  // begin == end deletes nothing. Meant for few, wide ranges per chunk (a
+  // tick's popped timers): a range that overlaps or touches an earlier one
+  // widens it, and each distinct range costs every later Get and Scan of
+  // the chunk one check. Returns false, buffering nothing, when the chunk
+  // already holds kProjectionTxnRangeDeletesMax distinct ranges: the caller
+  // then deletes the keys it knows one by one. Invalid arguments poison the
+  // transaction like Put (InvalidArgument naming "begin": 0 or more than
+  // kProjectionKeyBytesMax bytes; "end": more than kProjectionKeyBytesMax +
+  // 1 bytes, or before begin).
+  virtual bool DeleteRange(absl::string_view begin, absl::string_view end) = 0;
+
   // Up to `limit` entries whose key starts with `prefix` and sorts strictly
   // after `after` ("" = from the first), ascending by key (bytewise), as this
-  // chunk sees them: pending Puts override and pending Deletes hide committed
-  // entries. To page, pass the last key returned as `after`. InvalidArgument
+  // chunk sees them: pending Puts override and pending Deletes and
+  // DeleteRanges hide committed entries. To page, pass the last key returned as `after`. InvalidArgument
   // naming "prefix" or "after" (more than kProjectionKeyBytesMax bytes) or
   // "limit" (0). The caller bounds memory with `limit`.
   virtual absl::StatusOr<std::vector<ProjectionEntry>> Scan(absl::string_view prefix,

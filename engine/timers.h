@@ -91,6 +91,11 @@ class TimerIndex {
   // without one when it falls due: the caller's pairing fires the live one
   // and ignores the stale one (lead_fold_test
   // StaleRevenueDueEntryFiresNothingAndTheRealTimerStillFires).
+  //
+  // From the kTimerRangeDeletePopsMin-th pop of this TimerIndex on, the
+  // popped due entries are removed by one widening ProjectionTxn::
+  // DeleteRange [due prefix, popped key] instead of a Delete each (the same
+  // state: every due key before the popped one is already absent).
   absl::StatusOr<std::optional<Timer>> PopDue(int64_t now_ms,
                                               absl::string_view caller_pairs_prefix = "");
 
@@ -128,6 +133,9 @@ class TimerIndex {
   // while no write lands at or before its last key: Schedule and Cancel
   // call Touch, which drops it then.
   std::deque<ProjectionEntry> ahead_;
+  // Timers PopDue removed through this TimerIndex (range deletion after
+  // kTimerRangeDeletePopsMin).
+  size_t pops_ = 0;
 };
 
 }  // namespace leadlog

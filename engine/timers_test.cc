@@ -283,6 +283,53 @@ TEST_P(TimerIndexTest, WritesAmongReadAheadDueTimersAreSeenByTheNextPop) {
                                 "t299@150:earlier", "198", "5000"));
 }
 
+// Past kTimerRangeDeletePopsMin pops, PopDue deletes the popped due entries
+// with one widening range: timers scheduled behind the popped ones (inside
+// the range) and the popped key itself still fire once, the rest fire in
+// order, and nothing of a fired timer is left.
+TEST_P(TimerIndexTest, PopsPastTheRangeThresholdFireExactlyOnceAndLeaveNothing) {
+  const int n = static_cast<int>(3 * kTimerRangeDeletePopsMin);
+  std::vector<std::string> seen;
+  std::unique_ptr<ProjectionRunner> runner = Run({
+      [&](ProjectionTxn& txn) {
+        TimerIndex timers(txn);
+        for (int i = 0; i < n; ++i) ASSERT_OK(timers.Schedule(100 + i, absl::StrCat("t", 1000 + i), "p"));
+        ASSERT_OK(timers.Schedule(100'000, "later", "p"));
+      },
+      [&](ProjectionTxn& txn) {
+        TimerIndex timers(txn);
+        for (int i = 0; i < 2 * static_cast<int>(kTimerRangeDeletePopsMin); ++i) {
+          absl::StatusOr<std::optional<Timer>> t = timers.PopDue(10'000);
+          ASSERT_OK(t);
+          ASSERT_TRUE(t->has_value());
+          EXPECT_EQ((*t)->id, absl::StrCat("t", 1000 + i));
+        }
+        ASSERT_OK(timers.Schedule(5, "late", "late"));         // behind the popped ones
+        ASSERT_OK(timers.Schedule(100, "t1000", "again"));     // the first popped key
+        ASSERT_OK(timers.Schedule(50'000, "t1001", "future"));  // a popped id, not due
+        std::vector<std::string> rest = PopAll(timers, 10'000);
+        seen.assign(rest.begin(), rest.begin() + 2);
+        seen.push_back(absl::StrCat(rest.size()));
+        seen.push_back(rest.back());
+      },
+      [&](ProjectionTxn& txn) {
+        TimerIndex timers(txn);
+        seen.push_back(Show(timers.Find("t1000")));
+        seen.push_back(Show(timers.Find("t1001")));
+        seen.push_back(Show(timers.Find("t1100")));
+        for (const std::string& s : PopAll(timers, 1'000'000)) seen.push_back(s);
+      },
+  });
+  EXPECT_THAT(seen, ElementsAre("late@5:late", "t1000@100:again",
+                                absl::StrCat(2 + n - 2 * kTimerRangeDeletePopsMin),
+                                absl::StrCat("t", 1000 + n - 1, "@", 100 + n - 1, ":p"), "none",
+                                "t1001@50000:future", "none", "t1001@50000:future",
+                                "later@100000:p"));
+  absl::StatusOr<std::vector<ProjectionEntry>> left = runner->Scan(kShard, "t/", "", 10);
+  ASSERT_OK(left);
+  EXPECT_THAT(*left, IsEmpty());
+}
+
 TEST_P(TimerIndexTest, PrefixesKeepIndicesApart) {
   std::vector<std::string> seen;
   Run({

@@ -5,6 +5,12 @@
 // chunk committed, so the next chunk's reads of the same keys skip the
 // memtable/SST lookup.
 //
+// Range deletions: EraseRange records the range instead of visiting every
+// entry (a 1 M-lead cache took ≈ 0.1 s per pass); an entry cached before a
+// recorded range that covers it is dropped when Find meets it. Past
+// kStateCacheErasedRangesMax recorded ranges one pass drops every covered
+// entry and forgets the ranges, so Find checks at most that many.
+//
 // Bounded: entries are charged key + value + kStateCacheEntryOverheadBytes;
 // an insert that would exceed `bytes_max` first drops every entry (a whole
 // eviction: O(1) amortized, no recency bookkeeping on the hot path), and an
@@ -25,7 +31,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <iterator>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
@@ -35,6 +43,8 @@ namespace leadlog::internal {
 // What one entry costs beyond its key and value bytes (hash slot, string
 // headers, optional), charged against the bound.
 inline constexpr size_t kStateCacheEntryOverheadBytes = 96;
+// Erased ranges a cache remembers before one pass applies them.
+inline constexpr size_t kStateCacheErasedRangesMax = 16;
 
 class StateCache {
  public:
@@ -45,12 +55,16 @@ class StateCache {
   // Insert or Clear.
   const std::optional<std::string>* Find(absl::string_view key) {
     auto it = entries_.find(key);
+    if (it != entries_.end() && Erased(it->first, it->second.generation)) {
+      Drop(it);
+      it = entries_.end();
+    }
     if (it == entries_.end()) {
       misses_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
     hits_.fetch_add(1, std::memory_order_relaxed);
-    return &it->second;
+    return &it->second.value;
   }
 
   // Records `value` as the committed value of `key` (nullopt: absent),
@@ -59,35 +73,48 @@ class StateCache {
     if (bytes_max_ == 0) return;
     const size_t charge = Charge(key, value);
     auto it = entries_.find(key);
-    if (it != entries_.end()) {
-      Account(-static_cast<int64_t>(Charge(it->first, it->second)));
-      entries_.erase(it);
-    }
+    if (it != entries_.end()) Drop(it);
     if (charge > bytes_max_) return;  // never fits: leave it to RocksDB
     if (bytes_ + charge > bytes_max_) {
       Clear();
       evictions_.fetch_add(1, std::memory_order_relaxed);
     }
-    entries_.emplace(std::string(key), std::move(value));
+    entries_.emplace(std::string(key), Entry{std::move(value), generation_});
     Account(static_cast<int64_t>(charge));
   }
 
   // Forgets `key` (e.g. its committed value is no longer known).
   void Erase(absl::string_view key) {
     auto it = entries_.find(key);
-    if (it == entries_.end()) return;
-    Account(-static_cast<int64_t>(Charge(it->first, it->second)));
-    entries_.erase(it);
+    if (it != entries_.end()) Drop(it);
+  }
+
+  // Forgets every key in [begin, end) (a committed range deletion): O(1)
+  // but every kStateCacheErasedRangesMax-th call, which visits every entry.
+  void EraseRange(absl::string_view begin, absl::string_view end) {
+    if (entries_.empty() || begin >= end) return;
+    if (erased_.size() == kStateCacheErasedRangesMax) {
+      for (auto it = entries_.begin(); it != entries_.end();) {
+        auto next = std::next(it);
+        if (Erased(it->first, it->second.generation)) Drop(it);
+        it = next;
+      }
+      erased_.clear();
+    }
+    erased_.push_back(ErasedRange{std::string(begin), std::string(end), ++generation_});
   }
 
   void Clear() {
     entries_.clear();
+    erased_.clear();
     Account(-static_cast<int64_t>(bytes_));
   }
 
   bool enabled() const { return bytes_max_ > 0; }
   size_t bytes_max() const { return bytes_max_; }
   size_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+  // Entries held, including ones a recorded range erased but Find has not
+  // met yet (they stay charged until then).
   size_t entries() const { return entries_.size(); }
   uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
@@ -95,13 +122,37 @@ class StateCache {
   uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
 
  private:
+  struct Entry {
+    std::optional<std::string> value;
+    uint64_t generation = 0;  // generation_ when inserted
+  };
+  struct ErasedRange {
+    std::string begin;
+    std::string end;
+    uint64_t generation = 0;
+  };
+  using Map = absl::flat_hash_map<std::string, Entry>;
+
   static size_t Charge(absl::string_view key, const std::optional<std::string>& value) {
     return key.size() + (value.has_value() ? value->size() : 0) + kStateCacheEntryOverheadBytes;
+  }
+  // A range erased after the entry was inserted covers its key.
+  bool Erased(absl::string_view key, uint64_t generation) const {
+    for (const ErasedRange& range : erased_) {
+      if (range.generation > generation && range.begin <= key && key < range.end) return true;
+    }
+    return false;
+  }
+  void Drop(Map::iterator it) {
+    Account(-static_cast<int64_t>(Charge(it->first, it->second.value)));
+    entries_.erase(it);
   }
   void Account(int64_t delta) { bytes_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed); }
 
   const size_t bytes_max_;
-  absl::flat_hash_map<std::string, std::optional<std::string>> entries_;
+  Map entries_;
+  std::vector<ErasedRange> erased_;  // at most kStateCacheErasedRangesMax
+  uint64_t generation_ = 0;          // of the last recorded range
   std::atomic<size_t> bytes_{0};
   std::atomic<uint64_t> hits_{0};
   std::atomic<uint64_t> misses_{0};

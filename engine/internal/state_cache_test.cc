@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -69,6 +70,37 @@ TEST(StateCache, AnEntryLargerThanTheBoundIsNotKept) {
   EXPECT_EQ(cache.Find("b"), nullptr);
   EXPECT_NE(cache.Find("a"), nullptr);  // and costs nothing else
   EXPECT_EQ(cache.evictions(), 0u);
+}
+
+TEST(StateCache, EraseRangeHidesCoveredEntriesButNotLaterInserts) {
+  StateCache cache(1 << 20);
+  for (const char* key : {"a", "b", "c", "d"}) cache.Insert(key, std::string("v"));
+  cache.EraseRange("b", "d");  // b, c
+  cache.Insert("c", std::string("new"));  // after the range: kept
+  EXPECT_NE(cache.Find("a"), nullptr);
+  EXPECT_EQ(cache.Find("b"), nullptr);
+  EXPECT_THAT(*cache.Find("c"), Optional(std::string("new")));
+  EXPECT_NE(cache.Find("d"), nullptr);  // the end is exclusive
+  EXPECT_EQ(cache.entries(), 3u);       // b was dropped when Find met it
+  EXPECT_EQ(cache.bytes(), 2 * Charge(1, 1) + Charge(1, 3));
+}
+
+// Up to kStateCacheErasedRangesMax ranges are remembered; the next one first
+// drops every covered entry in one pass (their bytes too) and starts over.
+TEST(StateCache, ErasedRangesBeyondTheLimitAreAppliedInOnePass) {
+  StateCache cache(1 << 20);
+  const size_t n = kStateCacheErasedRangesMax + 1;
+  for (size_t i = 0; i <= n; ++i) cache.Insert(absl::StrCat("k", i + 10), std::string("v"));
+  for (size_t i = 0; i < kStateCacheErasedRangesMax; ++i) {
+    cache.EraseRange(absl::StrCat("k", i + 10), absl::StrCat("k", i + 10, "~"));
+  }
+  EXPECT_EQ(cache.entries(), n + 1);  // recorded, not yet applied
+  cache.EraseRange(absl::StrCat("k", n + 9), absl::StrCat("k", n + 9, "~"));  // the pass
+  EXPECT_EQ(cache.entries(), 2u);  // the last range's key (until met) and the untouched one
+  EXPECT_EQ(cache.Find(absl::StrCat("k", n + 9)), nullptr);
+  EXPECT_NE(cache.Find(absl::StrCat("k", n + 10)), nullptr);
+  EXPECT_EQ(cache.entries(), 1u);
+  EXPECT_EQ(cache.bytes(), Charge(3, 1));
 }
 
 TEST(StateCache, ZeroBytesDisablesIt) {
