@@ -51,6 +51,11 @@ expect projection_lag_over_max 1 'leadlog serve: --projection-lag-max: 1000001 i
 expect projection_lag_at_max 1 'leadlog serve: brokers 127.0.0.1:1 unreachable' 1 -- \
   "$leadlog" serve --data-dir "$work/db6" --brokers 127.0.0.1:1 --broker-timeout-ms 1000 \
   --projection-lag-max 1000000
+expect projector_threads_over_max 1 'leadlog serve: --projector-threads: 17 is outside \[0, 16\]' 1 -- \
+  "$leadlog" serve --data-dir "$work/db8" --brokers 127.0.0.1:1 --projector-threads 17
+expect projector_threads_at_max 1 'leadlog serve: brokers 127.0.0.1:1 unreachable' 1 -- \
+  "$leadlog" serve --data-dir "$work/db9" --brokers 127.0.0.1:1 --broker-timeout-ms 1000 \
+  --projector-threads 16
 expect rebuild_fold_threads_over_max 1 'leadlog rebuild: --fold-threads: 17 is outside \[0, 16\]' 1 -- \
   "$leadlog" rebuild --data-dir "$work/db7" --fold-threads 17
 expect bad_kafka_property 1 'leadlog serve: .*no.such.property' 1 -- \
