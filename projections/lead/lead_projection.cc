@@ -223,6 +223,7 @@ absl::StatusOr<RebuildReport> LeadProjection::Rebuild(
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   report.cache = fresh->Stats();
+  report.decoded = fold_.decoded_leads_stats();
   RETURN_IF_ERROR(catalog_->SetActiveVersion(name, report.new_version));
   {
     absl::MutexLock lock(&mu_);

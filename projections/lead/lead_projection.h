@@ -69,6 +69,9 @@ struct RebuildReport {
   bool identical = false;
   // The new version's state caches after the rebuild (benchmarks).
   ProjectionRunnerStats cache;
+  // The fold's decoded-lead cache after the rebuild (shared with the live
+  // version's catch-ups; benchmarks).
+  DecodedLeadsStats decoded;
 };
 
 // The cursor (engine/cursors.h) holding the sequence (BE64) of the latest
