@@ -483,15 +483,19 @@ absl::StatusOr<v1::LeadState*> LeadFold::ResolveLead(const v1::LogRecord& record
   // A merge above may have re-pointed an identifier read before it: those
   // are read again (IndexIdentifier without `known`).
   const bool merged = found.size() > 1;
-  bool key_indexed = false;
   for (size_t i = 0; i < identifiers.size(); ++i) {
     AddIdentifier(lead, identifiers[i]);
     RETURN_IF_ERROR(
         IndexIdentifier(txn, identifiers[i], lead->lead_key(), merged ? nullptr : &indexed[i]));
-    key_indexed = key_indexed || identifiers[i] == lead->lead_key();
   }
   AddIdentifier(lead, lead->lead_key());
-  if (!key_indexed) RETURN_IF_ERROR(IndexIdentifier(txn, lead->lead_key(), lead->lead_key()));
+  // "i/<lead key>" of an existing lead always holds its own key: written
+  // when the lead was created (its key is the first identifier of the
+  // record that created it, indexed just above), and re-pointed only when
+  // the lead is absorbed, which deletes it. A new lead's key was indexed
+  // in the loop.
+  LEADLOG_CHECK(!found.empty() || lead->lead_key() == identifiers.front())
+      << "new lead " << lead->lead_key() << " not keyed by its first identifier";
   return lead;
 }
 
