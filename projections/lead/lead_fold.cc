@@ -699,10 +699,11 @@ absl::Status LeadFold::HandOff(ShardId shard, const v1::LogRecord& record,
 // --- the chunk cache: leads decoded once per chunk, written at its end.
 
 struct LeadFold::ChunkLeads {
-  // Revenue entries live on the chunk's arena: a tick that touches 50 k
-  // leads frees them all at once instead of message by message
-  // (bench/tick_bench). Leads are heap messages: the chunk takes them from
-  // and gives them back to the fold's DecodedLeads, across chunks.
+  // Revenue entries (and leads, with the decoded cache off) live on the
+  // chunk's arena: a tick that touches 50 k leads frees them all at once
+  // instead of message by message (bench/tick_bench). With the cache on,
+  // leads are heap messages: the chunk takes them from and gives them back
+  // to the fold's DecodedLeads, across chunks.
   static google::protobuf::ArenaOptions Options() {
     google::protobuf::ArenaOptions options;
     options.start_block_size = 64 << 10;
@@ -724,9 +725,9 @@ struct LeadFold::ChunkLeads {
     return {entry.owner_id(), entry.stage(), entry.stage_entered_ms()};
   }
   struct Entry {
-    v1::LeadState* state = nullptr;  // in `owned`; null: absent or deleted
-    // The decoded lead (kept when DeleteLead nulls `state`: pointers to it
-    // stay valid for the chunk).
+    v1::LeadState* state = nullptr;  // in `owned` or on `arena`; null: absent or deleted
+    // The decoded lead when the decoded cache is on (kept when DeleteLead
+    // nulls `state`: pointers to it stay valid for the chunk).
     std::unique_ptr<v1::LeadState> owned;
     bool loaded = false;             // `state` was read, created or deleted
     bool dirty = false;
@@ -830,17 +831,23 @@ absl::StatusOr<v1::LeadState*> LeadFold::LoadLead(ProjectionTxn& txn, const std:
     const std::string state_key = LeadStateKey(key);
     ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(state_key));
     if (bytes.has_value()) {
-      // The decoded lead of exactly these bytes, when an earlier chunk kept
-      // it; else parsed.
-      entry.owned = decoded_.Take(chunk.shard, key, *bytes);
-      if (entry.owned == nullptr) {
-        entry.owned = std::make_unique<v1::LeadState>();
-        if (!entry.owned->ParseFromString(*bytes)) {
-          return absl::DataLossError(absl::StrCat("lead projection: undecodable value at key \"",
-                                                  state_key, "\""));
-        }
+      // With the decoded cache on, the decoded lead of exactly these bytes
+      // when an earlier chunk kept it, else parsed onto the heap (to be kept
+      // at the chunk's end); off, parsed onto the chunk's arena.
+      v1::LeadState* state = nullptr;
+      bool taken = false;
+      if (options_.decoded_cache_bytes > 0) {
+        entry.owned = decoded_.Take(chunk.shard, key, *bytes);
+        taken = entry.owned != nullptr;
+        if (!taken) entry.owned = std::make_unique<v1::LeadState>();
+        state = entry.owned.get();
+      } else {
+        state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
       }
-      v1::LeadState* state = entry.owned.get();
+      if (!taken && !state->ParseFromString(*bytes)) {
+        return absl::DataLossError(absl::StrCat("lead projection: undecodable value at key \"",
+                                                state_key, "\""));
+      }
       // Paired with the check in ChunkLeads::Flush. No data of the layout
       // before "r/" was deployed, so there is no migration: a rebuild
       // (`leadlog rebuild`) folds such a log into the current layout.
@@ -895,8 +902,12 @@ void LeadFold::MarkRevenueDirty(ProjectionTxn& txn, const std::string& key) {
 v1::LeadState* LeadFold::NewLead(ProjectionTxn& txn, const std::string& key) {
   ChunkLeads& chunk = Chunk(txn);
   ChunkLeads::Entry& entry = chunk.leads[key];
-  entry.owned = std::make_unique<v1::LeadState>();
-  entry.state = entry.owned.get();
+  if (options_.decoded_cache_bytes > 0) {
+    entry.owned = std::make_unique<v1::LeadState>();
+    entry.state = entry.owned.get();
+  } else {
+    entry.state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
+  }
   entry.state->set_lead_key(key);
   entry.loaded = true;
   entry.dirty = true;
@@ -918,7 +929,7 @@ void LeadFold::MarkDirty(ProjectionTxn& txn, const std::string& key) {
 void LeadFold::DeleteLead(ProjectionTxn& txn, const std::string& key) {
   ChunkLeads& chunk = Chunk(txn);
   ChunkLeads::Entry& entry = chunk.leads[key];
-  entry.state = nullptr;  // `owned` frees it with the chunk
+  entry.state = nullptr;  // `owned` or the arena frees it with the chunk
   entry.loaded = true;
   entry.dirty = true;
   NoteChange(txn, chunk.record, entry, key);
@@ -960,7 +971,11 @@ absl::Status LeadFold::ChunkLeads::Flush(ProjectionTxn& txn, const std::string& 
     // The revenue state lives in "r/" only (LeadFold::RevenueStateOf).
     LEADLOG_CHECK(!entry.state->has_revenue()) << "lead " << key << ": revenue inside LeadState";
     std::string bytes = SerializeDeterministic(*entry.state);
-    txn.Put(LeadStateKey(key), bytes);
+    if (entry.owned == nullptr) {  // on the arena: the decoded cache is off
+      txn.Put(LeadStateKey(key), std::move(bytes));
+    } else {
+      txn.Put(LeadStateKey(key), bytes);
+    }
     // Keep the "r/" copy of the lead's facts equal to the lead's.
     const RevenueFacts facts = FactsOf(*entry.state);
     if (entry.revenue_loaded || !(facts == entry.facts_at_load)) {
@@ -974,8 +989,10 @@ absl::Status LeadFold::ChunkLeads::Flush(ProjectionTxn& txn, const std::string& 
     }
     // Nothing changes the lead after this: the next chunk of the shard may
     // take it instead of parsing `bytes` (if they are what it reads).
-    decoded.Keep(shard, key, std::move(bytes), std::move(entry.owned));
-    entry.state = nullptr;
+    if (entry.owned != nullptr) {
+      decoded.Keep(shard, key, std::move(bytes), std::move(entry.owned));
+      entry.state = nullptr;
+    }
   }
   if (!entry.revenue_dirty) return absl::OkStatus();
   if (entry.revenue != nullptr) {

@@ -169,7 +169,9 @@ struct LeadFoldOptions {
   // DecodedLeads::Charge; 0..kLeadDecodedCacheBytesMax, 0 disables): a lead
   // read in a chunk is taken from here instead of parsed when its committed
   // bytes equal the ones kept. Same state either way (lead_fold_test
-  // compares digests with it off). Default kLeadDecodedCacheBytesDefault.
+  // compares digests with it off). Off, leads are parsed onto each chunk's
+  // arena as before. Default kLeadDecodedCacheBytesDefault (off: it did not
+  // pay, lead_limits.h).
   size_t decoded_cache_bytes = kLeadDecodedCacheBytesDefault;
 };
 

@@ -1359,7 +1359,7 @@ std::map<uint32_t, std::string> FoldIntoFamily(EventLog* log, ProjectionFold* fo
 TEST_F(LeadFoldTest, DecodedLeadsKeptAcrossChunksGiveTheStateOfParsingEveryChunk) {
   RealisticWorkload(2);
   ASSERT_FALSE(HasFailure());
-  LeadFold cached;
+  LeadFold cached(LeadFoldOptions{.decoded_cache_bytes = kLeadDecodedCacheBytesTried});
   LeadFold parsed(LeadFoldOptions{.decoded_cache_bytes = 0});
   const auto with_cache = FoldIntoFamily(log_.get(), &cached, 201, 7);
   const auto without = FoldIntoFamily(log_.get(), &parsed, 202, 7);
@@ -1417,7 +1417,7 @@ std::unique_ptr<ProjectionRunner> RunnerOf(EventLog* log, ProjectionFold* fold,
 TEST_F(LeadFoldTest, AChunkThatFailsAfterEndChunkLeavesNoDecodedLeadBehind) {
   RealisticWorkload(1);
   ASSERT_FALSE(HasFailure());
-  LeadFold fold;
+  LeadFold fold(LeadFoldOptions{.decoded_cache_bytes = kLeadDecodedCacheBytesTried});
   ChunkPoisoningFold poisoning(&fold, 1234);
   std::unique_ptr<ProjectionRunner> runner = RunnerOf(log_.get(), &poisoning, 401);
   ASSERT_NE(runner, nullptr);
@@ -1446,7 +1446,7 @@ TEST_F(LeadFoldTest, ASecondRunnerOfTheSameFoldNeverTakesTheFirstRunnersLeads) {
   // bytes of the same keys: those entries are stale, never hits.
   RealisticWorkload(1);
   ASSERT_FALSE(HasFailure());
-  LeadFold fold;
+  LeadFold fold(LeadFoldOptions{.decoded_cache_bytes = kLeadDecodedCacheBytesTried});
   ChunkPoisoningFold stops_a(&fold, 1234);
   std::unique_ptr<ProjectionRunner> a = RunnerOf(log_.get(), &stops_a, 501);
   std::unique_ptr<ProjectionRunner> b = RunnerOf(log_.get(), &fold, 502);

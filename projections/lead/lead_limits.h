@@ -15,14 +15,20 @@ namespace leadlog {
 // message's heap (SpaceUsedLong is 5.7x the wire size on average and up to
 // 8.1x for the demo's leads; lead_fold_test
 // DecodedLeadChargeCoversTheMessagesHeap checks it per lead). 0 disables the
-// cache (LeadFoldOptions::decoded_cache_bytes). The default holds ~25 k demo
-// leads (~1.3 KB each on the wire) and adds at most about that much to peak
-// RSS (issue 7 budget: 1.5 GiB at 10 M events).
+// cache (LeadFoldOptions::decoded_cache_bytes) and is the default: measured
+// on the issue-7 log, the cache saved no CPU (rebuild user time +5..10 %
+// with 256 MiB: heap-allocated leads and a copy of each written lead's
+// bytes cost what the skipped parses saved) and added ~170 MiB of RSS
+// (docs/BENCHMARKS.md "Decoded leads, projector threads, fewer writes").
+// kLeadDecodedCacheBytesTried is the size that measurement used (~25 k demo
+// leads of ~1.3 KB on the wire).
 inline constexpr size_t kLeadDecodedCacheChargePerByte = 8;
 inline constexpr size_t kLeadDecodedCacheEntryCharge = 512;
-inline constexpr size_t kLeadDecodedCacheBytesDefault = 256u << 20;
+inline constexpr size_t kLeadDecodedCacheBytesDefault = 0;
+inline constexpr size_t kLeadDecodedCacheBytesTried = 256u << 20;
 inline constexpr size_t kLeadDecodedCacheBytesMax = 1u << 30;
 static_assert(kLeadDecodedCacheBytesDefault <= kLeadDecodedCacheBytesMax);
+static_assert(kLeadDecodedCacheBytesTried <= kLeadDecodedCacheBytesMax);
 
 }  // namespace leadlog
 
