@@ -9,7 +9,9 @@
 # examples, then renamed copies; default 4), --out FILE (also write the
 # machine-readable lines there), --keep (keep the work dir and every data dir).
 # Env: LEADLOG_BUILD_DIR (Release build, default ./build-release),
-# LEADLOG_BENCH_DIR (work dir parent, default /tmp).
+# LEADLOG_BENCH_DIR (work dir parent, default /tmp), LEADLOG_BENCH_PROJ_FLAGS
+# (extra serve flags for the two projection-live runs, split on spaces, e.g.
+# "--projector-threads 1"; default none).
 #
 # What runs (each ingest run on a fresh standalone `leadlog broker` with 64
 # partitions and a fresh data dir; `leadlog demo` publishes the realistic
@@ -155,6 +157,8 @@ publish_definitions() {  # publish_definitions DIR -> sets definitions
 ingest_run() {
   local name="$1" projections="$2"
   shift 2
+  # shellcheck disable=SC2206  # split on purpose
+  ((projections)) && set -- "$@" ${LEADLOG_BENCH_PROJ_FLAGS:-}
   local dir="$work/$name"
   mkdir -p "$dir"
   start_broker "$dir"

@@ -90,6 +90,17 @@ inline constexpr uint32_t kRebuildFoldThreadsMax = 16;
 inline constexpr uint64_t kProjectionLagRecordsDefault = 4096;
 inline constexpr uint64_t kProjectionLagRecordsMax = 1'000'000;
 
+// Threads the live projector folds signalled shards on (engine/
+// live_projector.h, `serve --projector-threads`): different shards fold
+// concurrently, each shard on one thread at a time. 0 (automatic) means the
+// machine's cores, at most kLiveProjectorThreadsAuto; the ceiling bounds
+// what a flag may ask for.
+inline constexpr uint32_t kLiveProjectorThreadsDefault = 0;
+inline constexpr uint32_t kLiveProjectorThreadsAuto = 2;
+inline constexpr uint32_t kLiveProjectorThreadsMax = 16;
+
+static_assert(kLiveProjectorThreadsAuto <= kLiveProjectorThreadsMax);
+static_assert(kLiveProjectorThreadsDefault <= kLiveProjectorThreadsMax);
 static_assert(kBatchEventsDefault <= kBatchEventsMax);
 static_assert(kProjectionLagRecordsDefault <= kProjectionLagRecordsMax);
 static_assert(kProjectionLagRecordsDefault >= kProjectionRecordsPerCommitDefault,

@@ -14,6 +14,15 @@
 
 namespace leadlog {
 
+namespace {
+
+uint32_t ResolveThreads(uint32_t requested) {
+  if (requested != 0) return requested;
+  return std::clamp<uint32_t>(std::thread::hardware_concurrency(), 1, kLiveProjectorThreadsAuto);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<LiveProjector>> LiveProjector::Start(const EventLog* log,
                                                                     LiveProjectorOptions options,
                                                                     LiveProjectorCallbacks callbacks) {
@@ -21,15 +30,21 @@ absl::StatusOr<std::unique_ptr<LiveProjector>> LiveProjector::Start(const EventL
     return absl::InvalidArgumentError(absl::StrCat("lag_records_max: ", options.lag_records_max,
                                                    " is outside [1, ", kProjectionLagRecordsMax, "]"));
   }
+  if (options.threads > kLiveProjectorThreadsMax) {
+    return absl::InvalidArgumentError(absl::StrCat("threads: ", options.threads, " is outside [0, ",
+                                                   kLiveProjectorThreadsMax, "]"));
+  }
   if (!callbacks.catch_up || !callbacks.checkpoint) {
     return absl::InvalidArgumentError("callbacks: catch_up and checkpoint are required");
   }
   std::unique_ptr<LiveProjector> projector(new LiveProjector(log, options, std::move(callbacks)));
   LiveProjector* p = projector.get();
-  projector->thread_ = std::thread([p] {
-    LowerThreadToBackground().IgnoreError();  // throughput work: --background-nice
-    p->Loop();
-  });
+  for (uint32_t t = 0; t < p->threads_; ++t) {
+    p->pool_.emplace_back([p] {
+      LowerThreadToBackground().IgnoreError();  // throughput work: --background-nice
+      p->Loop();
+    });
+  }
   return projector;
 }
 
@@ -38,7 +53,8 @@ LiveProjector::LiveProjector(const EventLog* log, LiveProjectorOptions options,
     : log_(log),
       options_(options),
       callbacks_(std::move(callbacks)),
-      clock_(options.clock != nullptr ? options.clock : SystemClock::Get()) {}
+      clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
+      threads_(ResolveThreads(options.threads)) {}
 
 LiveProjector::~LiveProjector() { Stop(); }
 
@@ -46,9 +62,11 @@ void LiveProjector::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    work_cv_.Signal();
+    work_cv_.SignalAll();
   }
-  if (thread_.joinable()) thread_.join();
+  for (std::thread& thread : pool_) {
+    if (thread.joinable()) thread.join();
+  }
 }
 
 uint64_t LiveProjector::LagMax(const std::vector<ShardId>& shards) const {
@@ -81,46 +99,68 @@ absl::Status LiveProjector::Appended(const std::vector<ShardId>& shards) {
 }
 
 void LiveProjector::Loop() {
-  while (true) {
-    std::vector<ShardId> shards;
-    bool last = false;
-    {
-      absl::MutexLock lock(&mu_);
-      while (!stopping_ && !(signalled_ && !pending_.empty())) work_cv_.Wait(&mu_);
-      last = stopping_;
-      shards.assign(pending_.begin(), pending_.end());  // ascending
+  absl::MutexLock lock(&mu_);
+  while (!stopped_) {
+    if (pass_next_ < pass_.size()) {  // a shard of the pass is free: fold it
+      const ShardId shard = pass_[pass_next_++];
+      ++pass_folding_;
+      mu_.Unlock();
+      CatchUpShard(shard);
+      mu_.Lock();
+      if (--pass_folding_ > 0 || pass_next_ < pass_.size()) continue;
+      // This thread folded the pass's last shard: the pass ended.
+      const bool last = pass_last_;
+      const bool any = !pass_.empty();
+      pass_.clear();
+      pass_next_ = 0;
+      if (last) {
+        stopped_ = true;
+        progress_cv_.SignalAll();
+      }
+      mu_.Unlock();
+      if (any && callbacks_.round_done) callbacks_.round_done();
+      mu_.Lock();
+      work_cv_.SignalAll();  // the next pass may start
+      continue;
+    }
+    const bool pass_running = pass_folding_ > 0;
+    if (!pass_running && (stopping_ || (signalled_ && !pending_.empty()))) {
+      pass_last_ = stopping_;
+      pass_.assign(pending_.begin(), pending_.end());  // ascending
+      pass_next_ = 0;
       pending_.clear();
       signalled_ = false;
+      if (pass_.empty()) {  // Stop with nothing signalled
+        stopped_ = true;
+        progress_cv_.SignalAll();
+      } else {
+        work_cv_.SignalAll();  // the other threads take shards of it
+      }
+      continue;
     }
-    Round(shards);
-    if (last) break;
+    work_cv_.Wait(&mu_);
   }
-  absl::MutexLock lock(&mu_);
-  stopped_ = true;
-  progress_cv_.SignalAll();
+  work_cv_.SignalAll();  // the other threads see stopped_
 }
 
-void LiveProjector::Round(const std::vector<ShardId>& shards) {
-  for (ShardId shard : shards) {
-    absl::Status status = callbacks_.catch_up(shard);
-    bool report = false;
-    {
-      absl::MutexLock lock(&mu_);
-      if (status.ok()) {
-        ++counters_.catch_ups;
-        failing_.erase(shard);
-      } else {
-        ++counters_.errors;
-        report = failing_.empty();  // the first error of a streak
-        failing_.insert(shard);
-        pending_.insert(shard);  // retried on the next Appended (or at Stop)
-      }
-      progress_cv_.SignalAll();
+void LiveProjector::CatchUpShard(ShardId shard) {
+  absl::Status status = callbacks_.catch_up(shard);
+  bool report = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (status.ok()) {
+      ++counters_.catch_ups;
+      failing_.erase(shard);
+    } else {
+      ++counters_.errors;
+      report = failing_.empty();  // the first error of a streak
+      failing_.insert(shard);
+      pending_.insert(shard);  // retried on the next Appended (or at Stop)
     }
-    if (report && callbacks_.error) callbacks_.error(status);
-    if (status.ok() && callbacks_.progress) callbacks_.progress();
+    progress_cv_.SignalAll();
   }
-  if (!shards.empty() && callbacks_.round_done) callbacks_.round_done();
+  if (report && callbacks_.error) callbacks_.error(status);
+  if (status.ok() && callbacks_.progress) callbacks_.progress();
 }
 
 LiveProjectorCounters LiveProjector::counters() const {

@@ -2,15 +2,19 @@
 // ingest writer, with the projection's lag bounded (DESIGN.md §9 pipeline,
 // invariant 10). DESIGN.md §1 draws the projections in the ingest thread
 // ("same thread, same order"); the order per shard is kept (sequence order,
-// one folding thread), the thread is not, so that appending the next batch
-// does not wait for the fold of the last one.
+// one thread at a time per shard), the thread is not, so that appending the
+// next batch does not wait for the fold of the last one.
 //
 // The ingest writer appends a batch and calls Appended(shards); the
-// projector thread catches up the signalled shards one at a time, in
-// ascending shard order (each shard strictly in sequence order, as
-// ProjectionRunner::CatchUp does), calls `progress` after each shard (HTTP
-// min_position waiters) and `round_done` after each pass (the outbox and
-// change emitters, which scan every shard when woken). While a signalled shard's lag
+// projector's threads (`threads`, 1..kLiveProjectorThreadsMax) catch up the
+// signalled shards in passes: a pass takes every shard signalled so far,
+// its shards are handed out in ascending shard order, one thread per shard
+// at a time (so each shard is folded strictly in sequence order, as
+// ProjectionRunner::CatchUp does, and by one thread at a time), different
+// shards of a pass concurrently. `progress` runs after each shard (HTTP
+// min_position waiters) and `round_done` once per pass, after its last shard
+// (the outbox and change emitters, which scan every shard when woken); the
+// next pass starts when the last one ended. While a signalled shard's lag
 // (log position − projection checkpoint) exceeds lag_records_max, Appended
 // blocks: the writer stops appending, its queue fills and the consumer
 // pauses its partitions, instead of the projection falling behind without
@@ -24,10 +28,12 @@
 // /readyz and /metrics.
 //
 // Thread-safety: Appended from one thread (the ingest writer); Stop and
-// counters from any thread. `catch_up`, `checkpoint` and `progress` run on
-// the projector thread (checkpoint also on the Appended caller's).
+// counters from any thread. `catch_up`, `checkpoint`, `progress`,
+// `round_done` and `error` run on the projector's threads, concurrently for
+// different shards when threads > 1 (checkpoint also on the Appended
+// caller's): `catch_up` must allow concurrent calls for different shards.
 // Lifetime: `log` and whatever the callbacks reference must outlive the
-// projector; Stop (or the destructor) joins the thread.
+// projector; Stop (or the destructor) joins the threads.
 // Durability: the projector adds none of its own: what is durable is what
 // `catch_up` committed (a projection chunk with its checkpoint). Stop ends
 // with one more round over every signalled shard, so a clean stop leaves
@@ -69,6 +75,12 @@ struct LiveProjectorOptions {
   // runs per catch-up (fewer, larger chunks) at the cost of staler reads
   // and a longer catch-up on stop or restart.
   uint64_t lag_records_max = kProjectionLagRecordsDefault;
+  // Threads folding signalled shards concurrently (different shards only;
+  // 0..kLiveProjectorThreadsMax): 0 means the machine's cores, at most
+  // kLiveProjectorThreadsAuto. More threads fold more shards at once but
+  // take CPU from the ingest writer on a small machine (docs/BENCHMARKS.md
+  // "The lead fold per record": measured 1 vs 2 on 2 cores).
+  uint32_t threads = kLiveProjectorThreadsDefault;
   // Times the blocked Appended calls (counters().wait_ms). Not owned;
   // nullptr means SystemClock::Get().
   Clock* clock = nullptr;
@@ -100,9 +112,10 @@ struct LiveProjectorCounters {
 
 class LiveProjector {
  public:
-  // Starts the projector thread. InvalidArgument naming "lag_records_max"
-  // (outside [1, kProjectionLagRecordsMax]) or "callbacks" (catch_up or
-  // checkpoint missing).
+  // Starts the projector's threads. InvalidArgument naming "lag_records_max"
+  // (outside [1, kProjectionLagRecordsMax]), "threads" (above
+  // kLiveProjectorThreadsMax) or "callbacks" (catch_up or checkpoint
+  // missing).
   static absl::StatusOr<std::unique_ptr<LiveProjector>> Start(const EventLog* log,
                                                               LiveProjectorOptions options,
                                                               LiveProjectorCallbacks callbacks);
@@ -114,18 +127,23 @@ class LiveProjector {
   // after_append signature); catch-up errors are counted in counters().
   absl::Status Appended(const std::vector<ShardId>& shards);
 
-  // Catches up every signalled shard once more (after the catch-up in
-  // progress, which it waits for), then ends the thread and releases a
+  // Catches up every signalled shard once more (after the pass in
+  // progress, which it waits for), then ends the threads and releases a
   // blocked Appended. Idempotent.
   void Stop();
 
   LiveProjectorCounters counters() const;
 
+  // The threads the projector folds on (options.threads resolved).
+  uint32_t threads() const { return threads_; }
+
  private:
   LiveProjector(const EventLog* log, LiveProjectorOptions options, LiveProjectorCallbacks callbacks);
+  // One folding thread: takes the next shard of the pass, or starts the next
+  // pass when the last one ended, until the pass after Stop ended.
   void Loop();
-  // One pass over the shards signalled so far; true when all succeeded.
-  void Round(const std::vector<ShardId>& shards);
+  // Folds `shard` (without mu_) and records the outcome.
+  void CatchUpShard(ShardId shard);
   // Largest lag among `shards` that are not failing.
   uint64_t LagMax(const std::vector<ShardId>& shards) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -133,16 +151,23 @@ class LiveProjector {
   const LiveProjectorOptions options_;
   const LiveProjectorCallbacks callbacks_;
   Clock* const clock_;
-  std::thread thread_;
+  const uint32_t threads_;
+  std::vector<std::thread> pool_;
 
   mutable absl::Mutex mu_;
-  absl::CondVar work_cv_;      // Appended / Stop -> projector
+  absl::CondVar work_cv_;      // Appended / Stop / a pass ended -> projector threads
   absl::CondVar progress_cv_;  // projector -> a blocked Appended
-  std::set<ShardId> pending_ ABSL_GUARDED_BY(mu_);  // signalled, not yet caught up
-  bool signalled_ ABSL_GUARDED_BY(mu_) = false;  // an Appended since the last round began
+  std::set<ShardId> pending_ ABSL_GUARDED_BY(mu_);  // signalled, not in a pass yet
+  bool signalled_ ABSL_GUARDED_BY(mu_) = false;  // an Appended since the last pass began
+  // The pass in progress: its shards (ascending), the next to hand out and
+  // how many are being folded. It ended when next == size and none is.
+  std::vector<ShardId> pass_ ABSL_GUARDED_BY(mu_);
+  size_t pass_next_ ABSL_GUARDED_BY(mu_) = 0;
+  uint32_t pass_folding_ ABSL_GUARDED_BY(mu_) = 0;
+  bool pass_last_ ABSL_GUARDED_BY(mu_) = false;  // the pass Stop asked for
   std::set<ShardId> failing_ ABSL_GUARDED_BY(mu_);  // their last catch-up failed
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopped_ ABSL_GUARDED_BY(mu_) = false;    // thread ended (Appended never blocks)
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;    // threads ending (Appended never blocks)
   LiveProjectorCounters counters_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -1,12 +1,16 @@
 #include "engine/live_projector.h"
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "engine/internal/test_util.h"
 #include "engine/projection.h"
@@ -226,6 +230,136 @@ TEST(LiveProjector, StopReleasesAWaitingAppendedAndAppendedAfterStopNeverWaits) 
   EXPECT_EQ((*projector)->counters().waits, 1u);
 }
 
+// A catch_up callback that counts how many calls run at once, per shard and
+// in total, around the runner's CatchUp.
+struct ConcurrencyProbe {
+  absl::Mutex mu;
+  std::map<ShardId, int> running;
+  int running_total = 0;
+  int max_per_shard = 0;
+  int max_total = 0;
+  void Enter(ShardId shard) {
+    absl::MutexLock lock(&mu);
+    max_per_shard = std::max(max_per_shard, ++running[shard]);
+    max_total = std::max(max_total, ++running_total);
+  }
+  void Leave(ShardId shard) {
+    absl::MutexLock lock(&mu);
+    --running[shard];
+    --running_total;
+  }
+};
+
+TEST(LiveProjector, TwoShardsFoldConcurrentlyOnTwoThreads) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  GatedFold fold;
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 1);
+  // Shard A's catch-up returns only once shard B's has started: with one
+  // thread, or with the shards of a pass folded one after the other, B never
+  // starts while A waits and A gives up at the deadline.
+  absl::Notification b_started;
+  std::atomic<bool> a_saw_b{false};
+  LiveProjectorCallbacks callbacks = CallbacksFor(runner.get());
+  callbacks.catch_up = [&, r = runner.get()](ShardId shard) -> absl::Status {
+    if (shard == kShardB) {
+      b_started.Notify();
+    } else if (b_started.WaitForNotificationWithTimeout(absl::Seconds(30))) {
+      a_saw_b = true;
+    }
+    return r->CatchUp(shard).status();
+  };
+  LiveProjectorOptions options;
+  options.threads = 2;
+  auto projector = LiveProjector::Start(log.get(), options, std::move(callbacks));
+  ASSERT_THAT(projector, IsOk());
+  EXPECT_EQ((*projector)->threads(), 2u);
+  AppendBoth(*log, 0, 10);
+  ASSERT_THAT((*projector)->Appended({kShardA, kShardB}), IsOk());
+  (*projector)->Stop();
+  EXPECT_TRUE(a_saw_b.load()) << "shard A's catch-up never overlapped shard B's";
+  EXPECT_EQ(runner->Checkpoint(kShardA), Sequence(10));
+  EXPECT_EQ(runner->Checkpoint(kShardB), Sequence(10));
+}
+
+TEST(LiveProjector, EachShardFoldsOnOneThreadAtATimeInOrderWithManyThreads) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  GatedFold fold;
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 1);
+  ConcurrencyProbe probe;
+  std::atomic<int> rounds{0};
+  LiveProjectorCallbacks callbacks = CallbacksFor(runner.get());
+  callbacks.catch_up = [&, r = runner.get()](ShardId shard) -> absl::Status {
+    probe.Enter(shard);
+    // Checkpoints only grow: each shard's records are folded in order.
+    const Sequence before = r->Checkpoint(shard);
+    absl::StatusOr<Sequence> after = r->CatchUp(shard);
+    probe.Leave(shard);
+    if (!after.ok()) return after.status();
+    if (*after < before) return absl::InternalError("checkpoint went back");
+    return absl::OkStatus();
+  };
+  callbacks.round_done = [&] { ++rounds; };
+  LiveProjectorOptions options;
+  options.threads = kLiveProjectorThreadsMax;
+  options.lag_records_max = 3;
+  auto projector = LiveProjector::Start(log.get(), options, std::move(callbacks));
+  ASSERT_THAT(projector, IsOk());
+  EXPECT_EQ((*projector)->threads(), kLiveProjectorThreadsMax);
+  for (int b = 0; b < 200; ++b) {
+    AppendBoth(*log, b, 1 + b % 3);
+    ASSERT_THAT((*projector)->Appended({kShardA, kShardB}), IsOk());
+  }
+  (*projector)->Stop();
+  EXPECT_EQ((*projector)->counters().errors, 0u);
+  EXPECT_EQ(probe.max_per_shard, 1);  // never two catch-ups of one shard at once
+  EXPECT_LE(probe.max_total, 2);      // at most one per shard
+  EXPECT_GT(rounds.load(), 0);
+  EXPECT_EQ(runner->Checkpoint(kShardA), log->Position(kShardA));
+  ExpectRebuildEqual(*log, *runner);
+}
+
+TEST(LiveProjector, StopWhileTwoThreadsFoldFinishesBothAndCatchesUpTheRest) {
+  LogFixture f;
+  std::unique_ptr<EventLog> log = f.Open();
+  GatedFold fold;
+  std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 1);
+  ConcurrencyProbe probe;
+  LiveProjectorCallbacks callbacks = CallbacksFor(runner.get());
+  callbacks.catch_up = [&, r = runner.get()](ShardId shard) -> absl::Status {
+    probe.Enter(shard);
+    absl::Status status = r->CatchUp(shard).status();
+    probe.Leave(shard);
+    return status;
+  };
+  LiveProjectorOptions options;
+  options.threads = 2;
+  auto projector = LiveProjector::Start(log.get(), options, std::move(callbacks));
+  ASSERT_THAT(projector, IsOk());
+  fold.SetOpen(false);  // both threads stall inside their shard's first Apply
+  AppendBoth(*log, 0, 10);
+  ASSERT_THAT((*projector)->Appended({kShardA, kShardB}), IsOk());
+  ASSERT_TRUE(WaitFor([&] {
+    absl::MutexLock lock(&probe.mu);
+    return probe.running_total == 2;
+  }, absl::Seconds(30)));
+  AppendBoth(*log, 1, 5);  // signalled while the pass folds: Stop's last pass takes it
+  ASSERT_THAT((*projector)->Appended({kShardA, kShardB}), IsOk());
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    (*projector)->Stop();
+    stopped = true;
+  });
+  EXPECT_FALSE(WaitFor([&] { return stopped.load(); }, absl::Milliseconds(200)));
+  fold.SetOpen(true);
+  stopper.join();
+  EXPECT_EQ(runner->Checkpoint(kShardA), Sequence(15));
+  EXPECT_EQ(runner->Checkpoint(kShardB), Sequence(15));
+  EXPECT_EQ((*projector)->counters().errors, 0u);
+  ExpectRebuildEqual(*log, *runner);
+}
+
 TEST(LiveProjector, StartRejectsBadOptionsNamingTheField) {
   LogFixture f;
   std::unique_ptr<EventLog> log = f.Open();
@@ -239,6 +373,11 @@ TEST(LiveProjector, StartRejectsBadOptionsNamingTheField) {
   EXPECT_THAT(LiveProjector::Start(log.get(), options, CallbacksFor(runner.get())),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lag_records_max")));
   options.lag_records_max = kProjectionLagRecordsMax;
+  EXPECT_THAT(LiveProjector::Start(log.get(), options, CallbacksFor(runner.get())), IsOk());
+  options.threads = kLiveProjectorThreadsMax + 1;
+  EXPECT_THAT(LiveProjector::Start(log.get(), options, CallbacksFor(runner.get())),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("threads: 17")));
+  options.threads = kLiveProjectorThreadsMax;
   EXPECT_THAT(LiveProjector::Start(log.get(), options, CallbacksFor(runner.get())), IsOk());
   LiveProjectorCallbacks missing = CallbacksFor(runner.get());
   missing.checkpoint = nullptr;

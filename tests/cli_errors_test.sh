@@ -61,7 +61,12 @@ expect background_nice_not_a_number 1 'leadlog serve: --background-nice: "low" i
 expect background_nice_at_max 1 'leadlog serve: brokers 127.0.0.1:1 unreachable' 1 -- \
   "$leadlog" serve --data-dir "$work/db11" --brokers 127.0.0.1:1 --broker-timeout-ms 1000 \
   --background-nice 19
- 1 'leadlog rebuild: --fold-threads: 17 is outside \[0, 16\]' 1 -- \
+expect projector_threads_over_max 1 'leadlog serve: --projector-threads: 17 is outside \[0, 16\]' 1 -- \
+  "$leadlog" serve --data-dir "$work/db12" --brokers 127.0.0.1:1 --projector-threads 17
+expect projector_threads_at_max 1 'leadlog serve: brokers 127.0.0.1:1 unreachable' 1 -- \
+  "$leadlog" serve --data-dir "$work/db13" --brokers 127.0.0.1:1 --broker-timeout-ms 1000 \
+  --projector-threads 16
+expect rebuild_fold_threads_over_max 1 'leadlog rebuild: --fold-threads: 17 is outside \[0, 16\]' 1 -- \
   "$leadlog" rebuild --data-dir "$work/db7" --fold-threads 17
 expect bad_kafka_property 1 'leadlog serve: .*no.such.property' 1 -- \
   "$leadlog" serve --data-dir "$work/db3" --brokers 127.0.0.1:1 -X no.such.property=1

@@ -87,6 +87,10 @@ absl::StatusOr<KafkaProperties> ParseProperties(const std::vector<std::string>& 
 int Broker(const Args& argv) {
   CliArgs args("broker");
   args.String("partitions", "N", "partitions of leadlog.events and its companions", "8");
+  args.String("projector-threads", "N",
+              "threads folding shards of the live projection concurrently (0 = the machine's "
+              "cores, at most " + std::to_string(kLiveProjectorThreadsAuto) + ")",
+              std::to_string(kLiveProjectorThreadsDefault));
   args.String("bootstrap-file", "FILE", "also write the bootstrap address to FILE");
   int code = 0;
   if (!ParseOrUsage(args, argv, &code)) return code;
@@ -126,6 +130,10 @@ void DeclareServeFlags(CliArgs& args) {
   args.String("projection-lag-max", "N",
               "records a shard may be appended ahead of its live projection before ingest waits",
               std::to_string(kProjectionLagRecordsDefault));
+  args.String("projector-threads", "N",
+              "threads folding shards of the live projection concurrently (0 = the machine's "
+              "cores, at most " + std::to_string(kLiveProjectorThreadsAuto) + ")",
+              std::to_string(kLiveProjectorThreadsDefault));
   args.String("bootstrap-file", "FILE", "also write the bootstrap address to FILE");
   args.String("progress-ms", "MS", "print progress to stderr every MS ms (0 = never)", "10000");
   args.String("broker-timeout-ms", "MS", "fail if no broker answers within MS", "10000");
@@ -192,6 +200,8 @@ absl::StatusOr<std::unique_ptr<LiveProjector>> StartProjector(const CliArgs& arg
   LiveProjectorOptions options;
   ASSIGN_OR_RETURN(int64_t lag_max, args.GetInt("projection-lag-max", 1, kProjectionLagRecordsMax));
   options.lag_records_max = static_cast<uint64_t>(lag_max);
+  ASSIGN_OR_RETURN(int64_t threads, args.GetInt("projector-threads", 0, kLiveProjectorThreadsMax));
+  options.threads = static_cast<uint32_t>(threads);
   LiveProjectorCallbacks callbacks;
   callbacks.catch_up = [projection](ShardId shard) { return projection->CatchUp({shard}); };
   callbacks.checkpoint = [projection](ShardId shard) { return projection->runner()->Checkpoint(shard); };

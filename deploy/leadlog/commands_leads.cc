@@ -360,6 +360,9 @@ int Rebuild(const Args& argv) {
             << report->cache.state_cache_misses << " misses, "
             << report->cache.state_cache_evictions << " evictions, "
             << report->cache.state_cache_bytes / (1 << 20) << " MiB held\n";
+  std::cout << "decoded leads: " << report->decoded.hits << " hits, " << report->decoded.misses
+            << " misses (" << report->decoded.stale << " stale), " << report->decoded.evictions
+            << " evictions, " << report->decoded.bytes / (1 << 20) << " MiB charged\n";
   if (report->old_version != 0 && !report->identical) return kExitFailure;
   return 0;
 }

@@ -275,7 +275,8 @@ std::string SerializeDeterministic(const google::protobuf::Message& message) {
   return bytes;
 }
 
-LeadFold::LeadFold(LeadFoldOptions options) : options_(options) {
+LeadFold::LeadFold(LeadFoldOptions options)
+    : options_(options), decoded_(options.decoded_cache_bytes) {
   absl::StatusOr<std::unique_ptr<Lifecycle>> lifecycle = Lifecycle::Create(DefaultLifecycleModel());
   LEADLOG_CHECK_OK(lifecycle.status());
   default_lifecycle_ = *std::move(lifecycle);
@@ -284,7 +285,7 @@ LeadFold::LeadFold(LeadFoldOptions options) : options_(options) {
 LeadFold::~LeadFold() = default;
 
 absl::Status LeadFold::Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) {
-  BeginRecord(txn, record);
+  BeginRecord(shard, txn, record);
   // Timers that log time has passed fire first, in due order, whatever the
   // record is (a ClockTick exists to make them fire on an idle shard).
   RETURN_IF_ERROR(FireDueTimers(shard, record, txn));
@@ -404,10 +405,12 @@ absl::StatusOr<const OwnerRouter*> LeadFold::RouterInForce(ProjectionTxn& txn) {
 // The lead key `identifier` resolves to, following merges (an absorbed
 // lead's key is itself an identifier pointing at its survivor).
 absl::StatusOr<std::optional<std::string>> LeadFold::Resolve(ProjectionTxn& txn,
-                                                             std::string identifier) {
+                                                             std::string identifier,
+                                                             std::optional<std::string>* direct) {
   std::optional<std::string> key;
   for (int hop = 0; hop < kResolveHopsMax; ++hop) {
     ASSIGN_OR_RETURN(std::optional<std::string> next, txn.Get(IdentifierKey(identifier)));
+    if (hop == 0 && direct != nullptr) *direct = next;
     if (!next.has_value()) return key;
     key = *next;
     ASSIGN_OR_RETURN(v1::LeadState * state, LoadLead(txn, *key));
@@ -432,10 +435,13 @@ absl::StatusOr<v1::LeadState*> LeadFold::ResolveLead(const v1::LogRecord& record
       }
     }
   }
-  // Distinct leads the identifiers resolve to, in identifier order.
+  // Distinct leads the identifiers resolve to, in identifier order; and
+  // each identifier's "i/" value as read (IndexIdentifier below).
   std::vector<std::pair<std::string, std::string>> found;  // (lead key, via identifier)
-  for (const std::string& identifier : identifiers) {
-    ASSIGN_OR_RETURN(std::optional<std::string> key, Resolve(txn, identifier));
+  std::vector<std::optional<std::string>> indexed(identifiers.size());
+  for (size_t i = 0; i < identifiers.size(); ++i) {
+    const std::string& identifier = identifiers[i];
+    ASSIGN_OR_RETURN(std::optional<std::string> key, Resolve(txn, identifier, &indexed[i]));
     if (!key.has_value()) continue;
     bool seen = false;
     for (const auto& f : found) seen = seen || f.first == *key;
@@ -474,13 +480,36 @@ absl::StatusOr<v1::LeadState*> LeadFold::ResolveLead(const v1::LogRecord& record
       RETURN_IF_ERROR(Merge(record, found[survivor].second, absorbed, txn, lead));
     }
   }
-  for (const std::string& identifier : identifiers) {
-    AddIdentifier(lead, identifier);
-    txn.Put(IdentifierKey(identifier), lead->lead_key());
+  // A merge above may have re-pointed an identifier read before it: those
+  // are read again (IndexIdentifier without `known`).
+  const bool merged = found.size() > 1;
+  for (size_t i = 0; i < identifiers.size(); ++i) {
+    AddIdentifier(lead, identifiers[i]);
+    RETURN_IF_ERROR(
+        IndexIdentifier(txn, identifiers[i], lead->lead_key(), merged ? nullptr : &indexed[i]));
   }
   AddIdentifier(lead, lead->lead_key());
-  txn.Put(IdentifierKey(lead->lead_key()), lead->lead_key());
+  // "i/<lead key>" of an existing lead always holds its own key: written
+  // when the lead was created (its key is the first identifier of the
+  // record that created it, indexed just above), and re-pointed only when
+  // the lead is absorbed, which deletes it. A new lead's key was indexed
+  // in the loop.
+  LEADLOG_CHECK(!found.empty() || lead->lead_key() == identifiers.front())
+      << "new lead " << lead->lead_key() << " not keyed by its first identifier";
   return lead;
+}
+
+absl::Status LeadFold::IndexIdentifier(ProjectionTxn& txn, const std::string& identifier,
+                                       const std::string& lead_key,
+                                       const std::optional<std::string>* known) {
+  std::string key = IdentifierKey(identifier);
+  std::optional<std::string> read;
+  if (known == nullptr) {
+    ASSIGN_OR_RETURN(read, txn.Get(key));
+    known = &read;
+  }
+  if (!known->has_value() || **known != lead_key) txn.Put(key, lead_key);
+  return absl::OkStatus();
 }
 
 absl::Status LeadFold::Merge(const v1::LogRecord& record, const std::string& via,
@@ -670,8 +699,11 @@ absl::Status LeadFold::HandOff(ShardId shard, const v1::LogRecord& record,
 // --- the chunk cache: leads decoded once per chunk, written at its end.
 
 struct LeadFold::ChunkLeads {
-  // Leads live on the chunk's arena: a tick that touches 50 k leads frees
-  // them all at once instead of message by message (bench/tick_bench).
+  // Revenue entries (and leads, with the decoded cache off) live on the
+  // chunk's arena: a tick that touches 50 k leads frees them all at once
+  // instead of message by message (bench/tick_bench). With the cache on,
+  // leads are heap messages: the chunk takes them from and gives them back
+  // to the fold's DecodedLeads, across chunks.
   static google::protobuf::ArenaOptions Options() {
     google::protobuf::ArenaOptions options;
     options.start_block_size = 64 << 10;
@@ -693,7 +725,10 @@ struct LeadFold::ChunkLeads {
     return {entry.owner_id(), entry.stage(), entry.stage_entered_ms()};
   }
   struct Entry {
-    v1::LeadState* state = nullptr;  // on `arena`; null: absent or deleted
+    v1::LeadState* state = nullptr;  // in `owned` or on `arena`; null: absent or deleted
+    // The decoded lead when the decoded cache is on (kept when DeleteLead
+    // nulls `state`: pointers to it stay valid for the chunk).
+    std::unique_ptr<v1::LeadState> owned;
     bool loaded = false;             // `state` was read, created or deleted
     bool dirty = false;
     // The record whose change entry was written last (kNone: none yet).
@@ -702,6 +737,9 @@ struct LeadFold::ChunkLeads {
     v1::LeadRevenueEntry* revenue = nullptr;  // on `arena`; null: absent or deleted
     bool revenue_loaded = false;
     bool revenue_dirty = false;
+    // The committed "r/" bytes as read (nullopt: absent or not read): Flush
+    // writes a dirty entry only when its bytes differ.
+    std::optional<std::string> revenue_stored;
     // The lead's facts when it was read: EndChunk refreshes the "r/" copy of
     // a written lead whose facts changed even if its entry was not read.
     RevenueFacts facts_at_load;
@@ -710,18 +748,21 @@ struct LeadFold::ChunkLeads {
   absl::Status ReadRevenue(ProjectionTxn& txn, const std::string& key, Entry& entry) {
     if (entry.revenue_loaded) return absl::OkStatus();
     const std::string revenue_key = LeadRevenueKey(key);
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(revenue_key));
+    ASSIGN_OR_RETURN(entry.revenue_stored, txn.Get(revenue_key));
     entry.revenue_loaded = true;
-    if (!bytes.has_value()) return absl::OkStatus();
+    if (!entry.revenue_stored.has_value()) return absl::OkStatus();
     entry.revenue = google::protobuf::Arena::CreateMessage<v1::LeadRevenueEntry>(&arena);
-    if (!entry.revenue->ParseFromString(*bytes)) {
+    if (!entry.revenue->ParseFromString(*entry.revenue_stored)) {
       return absl::DataLossError(absl::StrCat("lead projection: undecodable value at key \"",
                                               revenue_key, "\""));
     }
     return absl::OkStatus();
   }
-  // Writes what changed of lead `key` (EndChunk).
-  absl::Status Flush(ProjectionTxn& txn, const std::string& key, Entry& entry);
+  // Writes what changed of lead `key` (EndChunk) and gives a written lead
+  // back to `decoded`.
+  absl::Status Flush(ProjectionTxn& txn, const std::string& key, Entry& entry,
+                     DecodedLeads& decoded);
+  ShardId shard{0};  // of the chunk (BeginRecord)
   google::protobuf::Arena arena{Options()};
   // Pointers to states stay valid for the chunk (the arena owns them).
   absl::flat_hash_map<std::string, Entry> leads;
@@ -790,8 +831,20 @@ absl::StatusOr<v1::LeadState*> LeadFold::LoadLead(ProjectionTxn& txn, const std:
     const std::string state_key = LeadStateKey(key);
     ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(state_key));
     if (bytes.has_value()) {
-      v1::LeadState* state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
-      if (!state->ParseFromString(*bytes)) {
+      // With the decoded cache on, the decoded lead of exactly these bytes
+      // when an earlier chunk kept it, else parsed onto the heap (to be kept
+      // at the chunk's end); off, parsed onto the chunk's arena.
+      v1::LeadState* state = nullptr;
+      bool taken = false;
+      if (options_.decoded_cache_bytes > 0) {
+        entry.owned = decoded_.Take(chunk.shard, key, *bytes);
+        taken = entry.owned != nullptr;
+        if (!taken) entry.owned = std::make_unique<v1::LeadState>();
+        state = entry.owned.get();
+      } else {
+        state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
+      }
+      if (!taken && !state->ParseFromString(*bytes)) {
         return absl::DataLossError(absl::StrCat("lead projection: undecodable value at key \"",
                                                 state_key, "\""));
       }
@@ -849,7 +902,12 @@ void LeadFold::MarkRevenueDirty(ProjectionTxn& txn, const std::string& key) {
 v1::LeadState* LeadFold::NewLead(ProjectionTxn& txn, const std::string& key) {
   ChunkLeads& chunk = Chunk(txn);
   ChunkLeads::Entry& entry = chunk.leads[key];
-  entry.state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
+  if (options_.decoded_cache_bytes > 0) {
+    entry.owned = std::make_unique<v1::LeadState>();
+    entry.state = entry.owned.get();
+  } else {
+    entry.state = google::protobuf::Arena::CreateMessage<v1::LeadState>(&chunk.arena);
+  }
   entry.state->set_lead_key(key);
   entry.loaded = true;
   entry.dirty = true;
@@ -871,14 +929,16 @@ void LeadFold::MarkDirty(ProjectionTxn& txn, const std::string& key) {
 void LeadFold::DeleteLead(ProjectionTxn& txn, const std::string& key) {
   ChunkLeads& chunk = Chunk(txn);
   ChunkLeads::Entry& entry = chunk.leads[key];
-  entry.state = nullptr;  // the arena frees it with the chunk
+  entry.state = nullptr;  // `owned` or the arena frees it with the chunk
   entry.loaded = true;
   entry.dirty = true;
   NoteChange(txn, chunk.record, entry, key);
 }
 
-void LeadFold::BeginRecord(ProjectionTxn& txn, const v1::LogRecord& record) {
-  Chunk(txn).record = record.sequence();
+void LeadFold::BeginRecord(ShardId shard, ProjectionTxn& txn, const v1::LogRecord& record) {
+  ChunkLeads& chunk = Chunk(txn);
+  chunk.record = record.sequence();
+  chunk.shard = shard;
 }
 
 std::vector<std::string> LeadFold::transient_prefixes() const {
@@ -896,12 +956,12 @@ absl::Status LeadFold::EndChunk(ShardId, ProjectionTxn& txn) {
     chunks_.erase(it);
   }
   // Puts land in the txn's ordered buffer: the map's order does not matter.
-  for (auto& [key, entry] : chunk->leads) RETURN_IF_ERROR(chunk->Flush(txn, key, entry));
+  for (auto& [key, entry] : chunk->leads) RETURN_IF_ERROR(chunk->Flush(txn, key, entry, decoded_));
   return FlushRevenueReports(txn, chunk->revenue_reports);
 }
 
 absl::Status LeadFold::ChunkLeads::Flush(ProjectionTxn& txn, const std::string& key,
-                                         Entry& entry) {
+                                         Entry& entry, DecodedLeads& decoded) {
   if (entry.dirty && entry.state == nullptr) {  // deleted (merged away), with its revenue state
     txn.Delete(LeadStateKey(key));
     txn.Delete(LeadRevenueKey(key));
@@ -910,7 +970,12 @@ absl::Status LeadFold::ChunkLeads::Flush(ProjectionTxn& txn, const std::string& 
   if (entry.dirty) {
     // The revenue state lives in "r/" only (LeadFold::RevenueStateOf).
     LEADLOG_CHECK(!entry.state->has_revenue()) << "lead " << key << ": revenue inside LeadState";
-    txn.Put(LeadStateKey(key), SerializeDeterministic(*entry.state));
+    std::string bytes = SerializeDeterministic(*entry.state);
+    if (entry.owned == nullptr) {  // on the arena: the decoded cache is off
+      txn.Put(LeadStateKey(key), std::move(bytes));
+    } else {
+      txn.Put(LeadStateKey(key), bytes);
+    }
     // Keep the "r/" copy of the lead's facts equal to the lead's.
     const RevenueFacts facts = FactsOf(*entry.state);
     if (entry.revenue_loaded || !(facts == entry.facts_at_load)) {
@@ -922,11 +987,20 @@ absl::Status LeadFold::ChunkLeads::Flush(ProjectionTxn& txn, const std::string& 
         entry.revenue_dirty = true;
       }
     }
+    // Nothing changes the lead after this: the next chunk of the shard may
+    // take it instead of parsing `bytes` (if they are what it reads).
+    if (entry.owned != nullptr) {
+      decoded.Keep(shard, key, std::move(bytes), std::move(entry.owned));
+      entry.state = nullptr;
+    }
   }
   if (!entry.revenue_dirty) return absl::OkStatus();
   if (entry.revenue != nullptr) {
-    txn.Put(LeadRevenueKey(key), SerializeDeterministic(*entry.revenue));
-  } else {
+    std::string bytes = SerializeDeterministic(*entry.revenue);
+    // Revenue rules run on every event of a lead; most leave its entry as it
+    // was, and a Put of the same bytes is still a memtable insert.
+    if (entry.revenue_stored != bytes) txn.Put(LeadRevenueKey(key), std::move(bytes));
+  } else if (entry.revenue_stored.has_value() || !entry.revenue_loaded) {
     txn.Delete(LeadRevenueKey(key));
   }
   return absl::OkStatus();

@@ -72,12 +72,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/ids.h"
+#include "engine/limits.h"
 #include "engine/projection.h"
 #include "leadlog/v1/action.pb.h"
 #include "leadlog/v1/definition.pb.h"
 #include "leadlog/v1/flow.pb.h"
 #include "leadlog/v1/lead.pb.h"
 #include "leadlog/v1/record.pb.h"
+#include "projections/lead/decoded_leads.h"
+#include "projections/lead/lead_limits.h"
 
 namespace leadlog {
 
@@ -162,6 +165,14 @@ struct LeadFoldOptions {
   // change the lead (stage, score, owner, enrollment). Same state either way
   // (lead_fold_test compares digests with it off); default on.
   bool revenue_timers_from_entry = true;
+  // Bytes of decoded leads kept across chunks (decoded_leads.h; charged as
+  // DecodedLeads::Charge; 0..kLeadDecodedCacheBytesMax, 0 disables): a lead
+  // read in a chunk is taken from here instead of parsed when its committed
+  // bytes equal the ones kept. Same state either way (lead_fold_test
+  // compares digests with it off). Off, leads are parsed onto each chunk's
+  // arena as before. Default kLeadDecodedCacheBytesDefault (off: it did not
+  // pay, lead_limits.h).
+  size_t decoded_cache_bytes = kLeadDecodedCacheBytesDefault;
 };
 
 class LeadFold final : public ProjectionFold {
@@ -183,12 +194,15 @@ class LeadFold final : public ProjectionFold {
   uint64_t revenue_timers_fired_from_entry() const {
     return revenue_timers_from_entry_.load(std::memory_order_relaxed);
   }
+  // The decoded-lead cache's counters (LeadFoldOptions::decoded_cache_bytes).
+  DecodedLeadsStats decoded_leads_stats() const { return decoded_.stats(); }
 
  private:
   struct ChunkLeads;
   ChunkLeads& Chunk(ProjectionTxn& txn);
-  // Names the record that change entries written from now on belong to.
-  void BeginRecord(ProjectionTxn& txn, const v1::LogRecord& record);
+  // Names the record that change entries written from now on belong to,
+  // and the chunk's shard.
+  void BeginRecord(ShardId shard, ProjectionTxn& txn, const v1::LogRecord& record);
   // The compiled definitions in force, looked up once per chunk instead of
   // once per record and flow (each lookup copied and hashed the
   // definition's bytes). Definition keys change only in ApplyDefinition,
@@ -265,7 +279,16 @@ class LeadFold final : public ProjectionFold {
   bool LeadLoaded(ProjectionTxn& txn, const std::string& key);
   // WriteAction with the chunk's index hint (a tick may fire thousands).
   absl::Status Emit(ProjectionTxn& txn, ShardId shard, v1::Action action);
-  absl::StatusOr<std::optional<std::string>> Resolve(ProjectionTxn& txn, std::string identifier);
+  // `direct` (optional): the value of the identifier's own "i/" entry
+  // (nullopt when absent), before any hop.
+  absl::StatusOr<std::optional<std::string>> Resolve(ProjectionTxn& txn, std::string identifier,
+                                                     std::optional<std::string>* direct = nullptr);
+  // Points "i/<identifier>" at `lead_key` unless it already does (`known`:
+  // its current value when the caller read it; else it is read): a Put of
+  // the same bytes is still a memtable insert at commit.
+  absl::Status IndexIdentifier(ProjectionTxn& txn, const std::string& identifier,
+                               const std::string& lead_key,
+                               const std::optional<std::string>* known = nullptr);
 
   absl::Status ApplyDefinition(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);
   absl::Status ApplyEvent(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn);
@@ -347,6 +370,7 @@ class LeadFold final : public ProjectionFold {
 
   const LeadFoldOptions options_;
   std::atomic<uint64_t> revenue_timers_from_entry_{0};
+  DecodedLeads decoded_;
   absl::Mutex mu_;
   // Compiled definitions by serialized definition bytes.
   absl::flat_hash_map<std::string, std::unique_ptr<Scorer>> scorers_ ABSL_GUARDED_BY(mu_);

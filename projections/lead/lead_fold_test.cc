@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -21,12 +22,14 @@
 #include "engine/event_log.h"
 #include "engine/limits.h"
 #include "engine/outbox.h"
+#include "engine/status_macros.h"
 #include "engine/testing/status_matchers.h"
 #include "engine/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "leadlog/v1/action.pb.h"
 #include "projections/definitions/definition.h"
+#include "projections/lead/decoded_leads.h"
 #include "projections/lead/lead_projection.h"
 #include "projections/revenue/revenue_engine.h"
 
@@ -1326,6 +1329,218 @@ TEST_F(LeadFoldTest, RebuildFoldThreadsAboveTheLimitAreRejected) {
       LeadProjection::Open(log_.get(), options);
   EXPECT_THAT(projection.status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("rebuild_fold_threads")));
+}
+
+// --- decoded leads kept across chunks (decoded_leads.h)
+
+// Folds every shard of `log` into family `family_version` with `fold`, in
+// chunks of `records_per_commit`, and returns the digests by shard.
+std::map<uint32_t, std::string> FoldIntoFamily(EventLog* log, ProjectionFold* fold,
+                                               uint32_t family_version,
+                                               uint64_t records_per_commit) {
+  std::map<uint32_t, std::string> digests;
+  ProjectionRunnerOptions options;
+  options.sync_per_commit = false;
+  options.records_per_commit = records_per_commit;
+  options.family_version = family_version;
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> runner =
+      ProjectionRunner::Create(log, fold, options);
+  EXPECT_THAT(runner.status(), IsOk());
+  if (!runner.ok()) return digests;
+  for (ShardId shard : log->Shards()) {
+    EXPECT_THAT((*runner)->CatchUp(shard).status(), IsOk());
+    absl::StatusOr<std::string> digest = (*runner)->StateDigest(shard);
+    EXPECT_THAT(digest.status(), IsOk());
+    digests[shard.value()] = digest.value_or("");
+  }
+  return digests;
+}
+
+TEST_F(LeadFoldTest, DecodedLeadsKeptAcrossChunksGiveTheStateOfParsingEveryChunk) {
+  RealisticWorkload(2);
+  ASSERT_FALSE(HasFailure());
+  LeadFold cached(LeadFoldOptions{.decoded_cache_bytes = kLeadDecodedCacheBytesTried});
+  LeadFold parsed(LeadFoldOptions{.decoded_cache_bytes = 0});
+  const auto with_cache = FoldIntoFamily(log_.get(), &cached, 201, 7);
+  const auto without = FoldIntoFamily(log_.get(), &parsed, 202, 7);
+  EXPECT_EQ(with_cache, without);
+  EXPECT_EQ(with_cache.size(), 2u);
+  // Leads touched in consecutive chunks of 7 records were taken, not parsed.
+  EXPECT_GT(cached.decoded_leads_stats().hits, 100u);
+  EXPECT_EQ(parsed.decoded_leads_stats().hits, 0u);
+  EXPECT_EQ(parsed.decoded_leads_stats().entries, 0u);
+}
+
+// Delegates to a LeadFold and, while armed, fails the chunk holding record
+// `poison` after the lead fold's EndChunk has kept that chunk's leads in the
+// decoded cache (an empty key poisons the txn; the runner checks it after
+// EndChunk): the chunk is not committed, as when its commit fails.
+class ChunkPoisoningFold final : public ProjectionFold {
+ public:
+  ChunkPoisoningFold(LeadFold* inner, uint64_t poison) : inner_(inner), poison_(poison) {}
+  std::string name() const override { return inner_->name(); }
+  uint32_t version() const override { return inner_->version(); }
+  absl::Status Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) override {
+    if (record.sequence() == poison_) poisoned_chunk_ = armed_;
+    return inner_->Apply(shard, record, txn);
+  }
+  absl::Status EndChunk(ShardId shard, ProjectionTxn& txn) override {
+    RETURN_IF_ERROR(inner_->EndChunk(shard, txn));
+    if (poisoned_chunk_) txn.Put("", "poison");
+    poisoned_chunk_ = false;
+    return absl::OkStatus();
+  }
+  void AbortChunk(ShardId shard, ProjectionTxn& txn) override { inner_->AbortChunk(shard, txn); }
+  std::vector<std::string> transient_prefixes() const override {
+    return inner_->transient_prefixes();
+  }
+  bool armed_ = true;
+
+ private:
+  LeadFold* const inner_;
+  const uint64_t poison_;
+  bool poisoned_chunk_ = false;  // one runner, one thread per test
+};
+
+std::unique_ptr<ProjectionRunner> RunnerOf(EventLog* log, ProjectionFold* fold,
+                                           uint32_t family_version) {
+  ProjectionRunnerOptions options;
+  options.sync_per_commit = false;
+  options.records_per_commit = 100;
+  options.family_version = family_version;
+  absl::StatusOr<std::unique_ptr<ProjectionRunner>> runner =
+      ProjectionRunner::Create(log, fold, options);
+  EXPECT_THAT(runner.status(), IsOk());
+  return runner.ok() ? *std::move(runner) : nullptr;
+}
+
+TEST_F(LeadFoldTest, AChunkThatFailsAfterEndChunkLeavesNoDecodedLeadBehind) {
+  RealisticWorkload(1);
+  ASSERT_FALSE(HasFailure());
+  LeadFold fold(LeadFoldOptions{.decoded_cache_bytes = kLeadDecodedCacheBytesTried});
+  ChunkPoisoningFold poisoning(&fold, 1234);
+  std::unique_ptr<ProjectionRunner> runner = RunnerOf(log_.get(), &poisoning, 401);
+  ASSERT_NE(runner, nullptr);
+  const ShardId shard(0);
+  EXPECT_THAT(runner->CatchUp(shard).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("key")));
+  EXPECT_EQ(runner->Checkpoint(shard), Sequence(1200));  // chunks 0..11 committed
+  // The failed chunk's leads are in the cache with bytes that were never
+  // committed: the retry reads the committed bytes, finds them different
+  // (stale) and parses.
+  const uint64_t stale_before = fold.decoded_leads_stats().stale;
+  poisoning.armed_ = false;
+  ASSERT_THAT(runner->CatchUp(shard).status(), IsOk());
+  EXPECT_GT(fold.decoded_leads_stats().stale, stale_before);
+  absl::StatusOr<std::string> digest = runner->StateDigest(shard);
+  absl::StatusOr<std::string> live = projection_->runner()->StateDigest(shard);
+  ASSERT_THAT(digest.status(), IsOk());
+  ASSERT_THAT(live.status(), IsOk());
+  EXPECT_EQ(*digest, *live);
+}
+
+TEST_F(LeadFoldTest, ASecondRunnerOfTheSameFoldNeverTakesTheFirstRunnersLeads) {
+  // One fold, two families (as the blue/green rebuild shares the live
+  // fold): A stops at sequence 1200, B folds every record, so the cache holds
+  // B's latest leads; A then goes on from 1200 and reads its own, older
+  // bytes of the same keys: those entries are stale, never hits.
+  RealisticWorkload(1);
+  ASSERT_FALSE(HasFailure());
+  LeadFold fold(LeadFoldOptions{.decoded_cache_bytes = kLeadDecodedCacheBytesTried});
+  ChunkPoisoningFold stops_a(&fold, 1234);
+  std::unique_ptr<ProjectionRunner> a = RunnerOf(log_.get(), &stops_a, 501);
+  std::unique_ptr<ProjectionRunner> b = RunnerOf(log_.get(), &fold, 502);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  const ShardId shard(0);
+  ASSERT_FALSE(a->CatchUp(shard).ok());
+  ASSERT_THAT(b->CatchUp(shard).status(), IsOk());
+  const uint64_t stale_before = fold.decoded_leads_stats().stale;
+  stops_a.armed_ = false;
+  ASSERT_THAT(a->CatchUp(shard).status(), IsOk());
+  EXPECT_GT(fold.decoded_leads_stats().stale, stale_before);
+  absl::StatusOr<std::string> digest_a = a->StateDigest(shard);
+  absl::StatusOr<std::string> digest_b = b->StateDigest(shard);
+  absl::StatusOr<std::string> live = projection_->runner()->StateDigest(shard);
+  ASSERT_THAT(digest_a.status(), IsOk());
+  ASSERT_THAT(digest_b.status(), IsOk());
+  ASSERT_THAT(live.status(), IsOk());
+  EXPECT_EQ(*digest_a, *live);
+  EXPECT_EQ(*digest_b, *live);
+}
+
+TEST(DecodedLeads, EntryExactlyAtTheBoundIsKeptOneByteOverIsNot) {
+  v1::LeadState lead;
+  lead.set_lead_key("a:anon-1");
+  const std::string bytes = SerializeDeterministic(lead);
+  const size_t charge = DecodedLeads::Charge(std::string("a:anon-1").size(), bytes.size());
+  DecodedLeads at_bound(charge);
+  at_bound.Keep(ShardId(0), "a:anon-1", bytes, std::make_unique<v1::LeadState>(lead));
+  EXPECT_EQ(at_bound.stats().bytes, charge);
+  std::unique_ptr<v1::LeadState> taken = at_bound.Take(ShardId(0), "a:anon-1", bytes);
+  ASSERT_NE(taken, nullptr);
+  EXPECT_EQ(taken->lead_key(), "a:anon-1");
+  EXPECT_EQ(at_bound.stats().entries, 0u);  // a taken lead leaves the cache
+  EXPECT_EQ(at_bound.stats().bytes, 0u);
+
+  DecodedLeads under(charge - 1);
+  under.Keep(ShardId(0), "a:anon-1", bytes, std::make_unique<v1::LeadState>(lead));
+  EXPECT_EQ(under.stats().entries, 0u);
+  EXPECT_EQ(under.Take(ShardId(0), "a:anon-1", bytes), nullptr);
+
+  DecodedLeads disabled(0);
+  disabled.Keep(ShardId(0), "a:anon-1", bytes, std::make_unique<v1::LeadState>(lead));
+  EXPECT_EQ(disabled.stats().entries, 0u);
+}
+
+TEST(DecodedLeads, FullCacheIsEmptiedBeforeTheNextEntryAndOtherBytesAreAMiss) {
+  v1::LeadState lead;
+  lead.set_lead_key("u:1");
+  const std::string bytes = SerializeDeterministic(lead);
+  const size_t charge = DecodedLeads::Charge(3, bytes.size());
+  DecodedLeads cache(2 * charge);
+  cache.Keep(ShardId(0), "u:1", bytes, std::make_unique<v1::LeadState>(lead));
+  cache.Keep(ShardId(1), "u:1", bytes, std::make_unique<v1::LeadState>(lead));  // other shard
+  EXPECT_EQ(cache.stats().entries, 2u);
+  EXPECT_EQ(cache.stats().bytes, 2 * charge);  // exactly full
+  cache.Keep(ShardId(0), "u:2", bytes, std::make_unique<v1::LeadState>(lead));
+  EXPECT_EQ(cache.stats().evictions, 1u);
+  EXPECT_EQ(cache.stats().entries, 1u);
+  EXPECT_EQ(cache.Take(ShardId(0), "u:1", bytes), nullptr);  // evicted
+  // Bytes that differ from the kept ones: a miss, and the entry is dropped.
+  EXPECT_EQ(cache.Take(ShardId(0), "u:2", bytes + "x"), nullptr);
+  EXPECT_EQ(cache.stats().stale, 1u);
+  EXPECT_EQ(cache.stats().entries, 0u);
+  EXPECT_EQ(cache.Take(ShardId(0), "u:2", bytes), nullptr);
+}
+
+TEST_F(LeadFoldTest, DecodedLeadChargeCoversTheMessagesHeap) {
+  // What the cache charges for the demo workload's leads is at least what
+  // their decoded messages take on the heap (SpaceUsedLong), so the bound
+  // in bytes holds for the memory it stands for.
+  RealisticWorkload(1);
+  ASSERT_FALSE(HasFailure());
+  absl::StatusOr<std::vector<ProjectionEntry>> leads =
+      projection_->runner()->Scan(ShardId(0), kLeadStatePrefix, "", 100000);
+  ASSERT_THAT(leads.status(), IsOk());
+  ASSERT_GT(leads->size(), 100u);
+  size_t charged = 0;
+  size_t used = 0;
+  size_t wire = 0;
+  double ratio_max = 0;
+  for (const ProjectionEntry& e : *leads) {
+    v1::LeadState lead;
+    ASSERT_TRUE(lead.ParseFromString(e.value));
+    const size_t heap = lead.SpaceUsedLong();
+    const size_t charge = DecodedLeads::Charge(e.key.size() - kLeadStatePrefix.size(), e.value.size());
+    EXPECT_LE(heap, charge) << e.key << ": " << e.value.size() << " bytes on the wire";
+    ratio_max = std::max(ratio_max, static_cast<double>(heap) / static_cast<double>(e.value.size()));
+    charged += charge;
+    used += heap;
+    wire += e.value.size();
+  }
+  std::cout << "decoded leads: " << leads->size() << " leads, " << wire << " wire bytes, " << used
+            << " heap bytes, " << charged << " charged; largest heap / wire " << ratio_max << "\n";
 }
 
 }  // namespace

@@ -136,7 +136,10 @@ absl::Status LeadProjection::PruneChanges(ShardId shard, absl::string_view throu
 }
 
 absl::Status LeadProjection::CatchUp(const std::vector<ShardId>& shards) {
-  absl::MutexLock catch_up(&catch_up_mu_);
+  // Shared: live catch-ups of different shards run concurrently (the
+  // runner serialises each shard; the live projector's threads fold
+  // different shards); the rebuild's switch takes it exclusively.
+  absl::ReaderMutexLock catch_up(&catch_up_mu_);
   std::shared_ptr<ProjectionRunner> runner;
   {
     absl::MutexLock lock(&mu_);
@@ -195,7 +198,7 @@ absl::StatusOr<RebuildReport> LeadProjection::Rebuild(
       }));
   // Final phase: no live catch-up runs while the last records are folded
   // into both versions and the active version switches.
-  absl::MutexLock catch_up(&catch_up_mu_);
+  absl::WriterMutexLock catch_up(&catch_up_mu_);
   std::shared_ptr<ProjectionRunner> old;
   {
     absl::MutexLock lock(&mu_);
@@ -220,6 +223,7 @@ absl::StatusOr<RebuildReport> LeadProjection::Rebuild(
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   report.cache = fresh->Stats();
+  report.decoded = fold_.decoded_leads_stats();
   RETURN_IF_ERROR(catalog_->SetActiveVersion(name, report.new_version));
   {
     absl::MutexLock lock(&mu_);

@@ -5,9 +5,10 @@
 // while the active one keeps serving, and serves reads and the outbox from
 // the active version.
 //
-// Thread-safety: all methods are thread-safe. CatchUp and the final phase of
-// Rebuild are serialised by an internal mutex; reads take a snapshot of the
-// active runner and never wait for a catch-up.
+// Thread-safety: all methods are thread-safe. CatchUp calls for different
+// shards run concurrently (each shard's are serialised by the runner); the
+// final phase of Rebuild excludes them (an internal reader/writer mutex);
+// reads take a snapshot of the active runner and never wait for a catch-up.
 // Durability: live catch-ups commit without fsync (the log itself is synced
 // per batch; a machine crash loses at most projection chunks that are folded
 // again from the checkpoint). Rebuild syncs its chunks and the switch.
@@ -68,6 +69,9 @@ struct RebuildReport {
   bool identical = false;
   // The new version's state caches after the rebuild (benchmarks).
   ProjectionRunnerStats cache;
+  // The fold's decoded-lead cache after the rebuild (shared with the live
+  // version's catch-ups; benchmarks).
+  DecodedLeadsStats decoded;
 };
 
 // The cursor (engine/cursors.h) holding the sequence (BE64) of the latest
@@ -121,13 +125,14 @@ class LeadProjection {
  private:
   LeadProjection(EventLog* log, LeadProjectionOptions options);
   absl::Status PurgeAfterErasure(const ProjectionRunner& runner, ShardId shard)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(catch_up_mu_);
+      ABSL_SHARED_LOCKS_REQUIRED(catch_up_mu_);
 
   EventLog* const log_;
   const LeadProjectionOptions options_;
   LeadFold fold_;
   std::unique_ptr<ProjectionCatalog> catalog_;
-  absl::Mutex catch_up_mu_;  // serialises live catch-up and the switch
+  // Shared by live catch-ups, exclusive for the rebuild's switch.
+  absl::Mutex catch_up_mu_;
   mutable absl::Mutex mu_;
   std::shared_ptr<ProjectionRunner> active_ ABSL_GUARDED_BY(mu_);
   uint32_t active_version_ ABSL_GUARDED_BY(mu_) = 0;
