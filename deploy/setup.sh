@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   kcat tzdata
   libcpp-httplib-dev curl wrk
+  libjemalloc-dev
 )
 
 missing=()
