@@ -133,14 +133,7 @@ absl::Status AppendToEveryShard(const std::vector<v1::Event>& events, int shards
   for (const v1::Event& event : events) {
     const std::string bytes = event.SerializeAsString();
     for (int shard = 0; shard < shards; ++shard) {
-      RawMessage message;
-      message.topic = "tick_bench";
-      message.partition = PartitionId(shard);
-      message.offset = KafkaOffset(0);
-      message.value = bytes;
-      message.content_type = ContentType::kProtobuf;
-      message.track_offset = false;
-      builder.Add(message);
+      builder.Add(DirectProtobufMessage("tick_bench", static_cast<uint32_t>(shard), bytes));
     }
   }
   AppendBatch batch = builder.Take();

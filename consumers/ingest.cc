@@ -11,6 +11,17 @@
 
 namespace leadlog {
 
+RawMessage DirectProtobufMessage(absl::string_view topic, uint32_t shard, absl::string_view bytes) {
+  RawMessage message;
+  message.topic = topic;
+  message.partition = PartitionId(static_cast<int32_t>(shard));
+  message.offset = KafkaOffset(0);
+  message.value = bytes;
+  message.content_type = ContentType::kProtobuf;
+  message.track_offset = false;
+  return message;
+}
+
 absl::Status ValidateBatchOptions(const BatchOptions& options) {
   if (options.batch_events_max < 1 || options.batch_events_max > kBatchEventsMax) {
     return absl::InvalidArgumentError(absl::StrCat("batch_events_max: ", options.batch_events_max,

@@ -46,6 +46,13 @@ struct RawMessage {
   int shard_by_key_partitions = 0;
 };
 
+// An admin event's serialized protobuf (a definition, an erasure) appended
+// straight to `shard` of a data dir rather than consumed from Kafka
+// (DESIGN.md §7: broadcast to every shard): no offset to track, so
+// appending it again is a duplicate, decided by the event id. The views
+// must outlive the batch the message is added to.
+RawMessage DirectProtobufMessage(absl::string_view topic, uint32_t shard, absl::string_view bytes);
+
 struct BatchOptions {
   // A batch closes at this many messages (events + dead letters).
   int batch_events_max = kBatchEventsDefault;

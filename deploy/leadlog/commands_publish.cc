@@ -31,14 +31,7 @@ absl::Status PublishToLog(const v1::Event& event, const std::string& source,
   std::map<uint32_t, Sequence> before;
   for (uint32_t shard : shards) {
     before[shard] = log->Position(ShardId(shard));
-    RawMessage message;
-    message.topic = source;
-    message.partition = PartitionId(static_cast<int32_t>(shard));
-    message.offset = KafkaOffset(0);
-    message.value = bytes;
-    message.content_type = ContentType::kProtobuf;
-    message.track_offset = false;
-    builder.Add(message);
+    builder.Add(DirectProtobufMessage(source, shard, bytes));
   }
   AppendBatch batch = builder.Take();
   ASSIGN_OR_RETURN(AppendResult result, log->Append(batch));
