@@ -934,30 +934,39 @@ TEST(ProjectionDeleteRange, AFailedChunkCommitsNothingOfIt) {
 // a byte to it and blocks (so a SIGKILL lands between the DeleteRange and
 // the commit).
 constexpr int kCrashKeys = 20'000;
-ScriptFold CrashFold(int block_fd) {
-  return ScriptFold({[](ShardId, ProjectionTxn& txn) {
+// The two chunks of the kill test. With `signal_fd` >= 0 each chunk writes
+// one byte to it once folded (before its commit); with `pause` the second
+// chunk then waits there for the SIGKILL.
+ScriptFold CrashFold(int signal_fd, bool pause_after_delete_range) {
+  auto signal = [signal_fd] {
+    char byte = 'x';
+    if (signal_fd >= 0 && write(signal_fd, &byte, 1) != 1) _exit(3);
+  };
+  return ScriptFold({[signal](ShardId, ProjectionTxn& txn) {
                        for (int i = 0; i < kCrashKeys; ++i) {
                          txn.Put(absl::StrFormat("d/%06d", i), "v");
                        }
+                       signal();
                      },
-                     [block_fd](ShardId, ProjectionTxn& txn) {
+                     [signal, pause_after_delete_range](ShardId, ProjectionTxn& txn) {
                        txn.DeleteRange(absl::StrFormat("d/%06d", kCrashKeys / 4),
                                        absl::StrFormat("d/%06d", 3 * kCrashKeys / 4));
                        txn.Put("m", "marker");
-                       if (block_fd < 0) return;
-                       char byte = 'x';
-                       if (write(block_fd, &byte, 1) != 1) _exit(3);
-                       pause();  // until SIGKILL
+                       signal();
+                       if (pause_after_delete_range) pause();  // until SIGKILL
                      }});
 }
 
 // A real process folds the two chunks and is SIGKILLed before, inside or
 // after the commit of the DeleteRange chunk (a fixed point between the
-// DeleteRange and the commit, then seeded delays): after each kill the
-// state is that of chunk 0, 1 or 2 exactly as its checkpoint says, and a
-// restarted CatchUp ends at the state of an uninterrupted fold.
+// DeleteRange and the commit, then seeded kill points: right after the
+// fork, or as soon as the child reports chunk 1 or 2 folded, while it
+// commits): after each kill the state is that of chunk 0, 1 or 2 exactly
+// as its checkpoint says, and a restarted CatchUp ends at the state of an
+// uninterrupted fold.
 TEST(ProjectionDeleteRange, SigkillLeavesTheChunkInOrOutWhole) {
-  // LEADLOG_CRASH_SEED=<seed> replays the kill points (not the timing).
+  // LEADLOG_CRASH_SEED=<seed> replays the kill points (not the timing of
+  // the commit they race).
   const char* replay = std::getenv("LEADLOG_CRASH_SEED");
   const unsigned seed = replay != nullptr ? static_cast<unsigned>(std::strtoul(replay, nullptr, 10))
                                           : std::random_device{}();
@@ -968,7 +977,7 @@ TEST(ProjectionDeleteRange, SigkillLeavesTheChunkInOrOutWhole) {
     LogFixture reference;
     std::unique_ptr<EventLog> log = reference.Open();
     AppendEvents(*log, kShard, "a", 2);
-    ScriptFold fold = CrashFold(-1);
+    ScriptFold fold = CrashFold(-1, false);
     std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 1);
     ASSERT_THAT(runner->CatchUp(kShard), Holds(Sequence(2)));
     expected_digest = Digest(*runner, kShard);
@@ -989,7 +998,7 @@ TEST(ProjectionDeleteRange, SigkillLeavesTheChunkInOrOutWhole) {
       close(pipe_fds[0]);
       absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open(f.Options());
       if (!log.ok()) _exit(2);
-      ScriptFold fold = CrashFold(block ? pipe_fds[1] : -1);
+      ScriptFold fold = CrashFold(pipe_fds[1], block);
       ProjectionRunnerOptions options;
       options.records_per_commit = 1;
       options.sync_per_commit = false;
@@ -998,11 +1007,12 @@ TEST(ProjectionDeleteRange, SigkillLeavesTheChunkInOrOutWhole) {
       _exit(runner.ok() && (*runner)->CatchUp(kShard).ok() ? 0 : 1);
     }
     close(pipe_fds[1]);
-    if (block) {
+    // Chunks folded before the kill: both when blocking (the child waits
+    // between chunk 2's DeleteRange and its commit), else 0..2 (seeded).
+    const int folded = block ? 2 : std::uniform_int_distribution<int>(0, 2)(random);
+    for (int i = 0; i < folded; ++i) {
       char byte = 0;
-      ASSERT_EQ(read(pipe_fds[0], &byte, 1), 1);  // chunk 2 has its DeleteRange
-    } else {
-      usleep(std::uniform_int_distribution<useconds_t>(0, 150'000)(random));  // kill point
+      ASSERT_EQ(read(pipe_fds[0], &byte, 1), 1);  // chunk i + 1 is folded
     }
     kill(child, SIGKILL);
     int status = 0;
@@ -1010,7 +1020,7 @@ TEST(ProjectionDeleteRange, SigkillLeavesTheChunkInOrOutWhole) {
     close(pipe_fds[0]);
 
     std::unique_ptr<EventLog> log = f.Open();
-    ScriptFold fold = CrashFold(-1);
+    ScriptFold fold = CrashFold(-1, false);
     std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold, 1);
     const Sequence checkpoint = runner->Checkpoint(kShard);
     std::printf("round %d: killed at checkpoint %llu\n", round,
