@@ -46,7 +46,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -55,7 +54,6 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -231,30 +229,16 @@ absl::StatusOr<size_t> CountWarnings(const ProjectionRunner& runner, int shards)
   return warnings;
 }
 
-// Appends a clock tick to every shard and catches the shards up: on one
-// thread through LeadProjection::CatchUp, or on `threads` threads that take
-// the next shard in turn and call the runner's CatchUp for it (the runner
-// folds different shards concurrently; LeadProjection hands its runner out
-// const, for readers, hence the cast).
+// Appends a clock tick to every shard and catches the shards up on
+// `threads` threads (LeadProjection::CatchUp folds different shards
+// concurrently, as `leadlog rebuild --fold-threads` does).
 absl::Status TickAllShards(EventLog& log, LeadProjection& projection, int shards, int threads) {
   std::vector<ShardId> ids;
   for (int shard = 0; shard < shards; ++shard) {
     ids.push_back(ShardId(shard));
     RETURN_IF_ERROR(log.AppendClockTick(ShardId(shard)).status());
   }
-  if (threads <= 1 || shards == 1) return projection.CatchUp(ids);
-  auto* runner = const_cast<ProjectionRunner*>(projection.runner().get());
-  std::atomic<size_t> next{0};
-  std::vector<absl::Status> status(ids.size());
-  auto worker = [&] {
-    for (size_t i = next++; i < ids.size(); i = next++) status[i] = runner->CatchUp(ids[i]).status();
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::min(threads, shards); ++t) pool.emplace_back(worker);
-  worker();
-  for (std::thread& thread : pool) thread.join();
-  for (const absl::Status& s : status) RETURN_IF_ERROR(s);
-  return absl::OkStatus();
+  return projection.CatchUp(ids, static_cast<uint32_t>(std::min(threads, shards)));
 }
 
 // perf's control FIFO (LEADLOG_PERF_CTL), if set: "enable" / "disable".

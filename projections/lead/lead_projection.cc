@@ -135,7 +135,7 @@ absl::Status LeadProjection::PruneChanges(ShardId shard, absl::string_view throu
   return active->Prune(shard, kChangePrefix, through_key, /*sync=*/false);
 }
 
-absl::Status LeadProjection::CatchUp(const std::vector<ShardId>& shards) {
+absl::Status LeadProjection::CatchUp(const std::vector<ShardId>& shards, uint32_t threads) {
   // Shared: live catch-ups of different shards run concurrently (the
   // runner serialises each shard; the live projector's threads fold
   // different shards); the rebuild's switch takes it exclusively.
@@ -145,11 +145,11 @@ absl::Status LeadProjection::CatchUp(const std::vector<ShardId>& shards) {
     absl::MutexLock lock(&mu_);
     runner = active_;
   }
-  for (ShardId shard : shards) {
-    RETURN_IF_ERROR(runner->CatchUp(shard).status());
-    RETURN_IF_ERROR(PurgeAfterErasure(*runner, shard));
-  }
-  return absl::OkStatus();
+  return FoldShardsInParallel(shards, std::max<uint32_t>(threads, 1),
+                              [&](ShardId shard) -> absl::Status {
+                                RETURN_IF_ERROR(runner->CatchUp(shard).status());
+                                return PurgeAfterErasure(*runner, shard);
+                              });
 }
 
 absl::Status LeadProjection::PurgeAfterErasure(const ProjectionRunner& runner, ShardId shard) {

@@ -87,7 +87,10 @@ class LeadProjection {
   // fold has applied an erasure the shard's "erasure_purge" cursor does not
   // cover yet, purges the replaced bytes (EventLog::PurgeErased) and then
   // advances the cursor: a crash in between purges again on the next call.
-  absl::Status CatchUp(const std::vector<ShardId>& shards);
+  // With `threads` > 1 different shards fold concurrently on that many
+  // threads (each shard on one), the calling thread among them; the first
+  // error stops the rest.
+  absl::Status CatchUp(const std::vector<ShardId>& shards, uint32_t threads = 1);
   // ... of every shard of the log.
   absl::Status CatchUpAll();
 
