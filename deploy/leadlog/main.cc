@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "deploy/leadlog/commands.h"
 
 // jemalloc's settings when the binary is linked with it (CMakeLists.txt,
@@ -57,6 +58,11 @@ void PrintHelp(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, so every Mutex::Lock also records
+  // the lock in a global graph to detect lock-order cycles: ≈ 1 % of a
+  // rebuild's CPU (perf, docs/BENCHMARKS.md "Fold locks"). The in-process
+  // tests keep the detection on; the binary runs what they tested.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (argc < 2) {
     PrintHelp(std::cerr);
     return leadlog::cli::kExitUsage;

@@ -6,6 +6,7 @@
 #include "projections/lead/lead_fold.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -282,7 +283,16 @@ LeadFold::LeadFold(LeadFoldOptions options)
   default_lifecycle_ = *std::move(lifecycle);
 }
 
-LeadFold::~LeadFold() = default;
+namespace {
+
+// Bumped whenever any LeadFold drops a chunk's state (and when a fold is
+// destroyed), so a memo naming a dropped chunk, or a new chunk at a reused
+// address, never matches.
+std::atomic<uint64_t> chunk_drops{0};
+
+}  // namespace
+
+LeadFold::~LeadFold() { chunk_drops.fetch_add(1, std::memory_order_acq_rel); }
 
 absl::Status LeadFold::Apply(ShardId shard, const v1::LogRecord& record, ProjectionTxn& txn) {
   BeginRecord(shard, txn, record);
@@ -780,9 +790,24 @@ absl::Status LeadFold::Emit(ProjectionTxn& txn, ShardId shard, v1::Action action
 }
 
 LeadFold::ChunkLeads& LeadFold::Chunk(ProjectionTxn& txn) {
+  // Chunk() runs several times per record. A per-thread memo of the last
+  // chunk keeps the fold threads of different shards off chunks_mu_ (it was
+  // ≈ 5 % of a 2-thread rebuild's CPU, mostly futex wake-ups). A chunk is
+  // only dropped by the thread folding it, so the memo cannot go stale
+  // between the check and the return.
+  struct Memo {
+    const LeadFold* fold = nullptr;
+    const ProjectionTxn* txn = nullptr;
+    uint64_t drops = 0;
+    ChunkLeads* chunk = nullptr;
+  };
+  static thread_local Memo memo;
+  const uint64_t drops = chunk_drops.load(std::memory_order_acquire);
+  if (memo.fold == this && memo.txn == &txn && memo.drops == drops) return *memo.chunk;
   absl::MutexLock lock(&chunks_mu_);
   std::unique_ptr<ChunkLeads>& chunk = chunks_[&txn];
   if (chunk == nullptr) chunk = std::make_unique<ChunkLeads>();
+  memo = Memo{this, &txn, drops, chunk.get()};
   return *chunk;
 }
 
@@ -954,6 +979,7 @@ absl::Status LeadFold::EndChunk(ShardId, ProjectionTxn& txn) {
     if (it == chunks_.end()) return absl::OkStatus();
     chunk = std::move(it->second);
     chunks_.erase(it);
+    chunk_drops.fetch_add(1, std::memory_order_acq_rel);
   }
   // Puts land in the txn's ordered buffer: the map's order does not matter.
   for (auto& [key, entry] : chunk->leads) RETURN_IF_ERROR(chunk->Flush(txn, key, entry, decoded_));
@@ -1024,6 +1050,7 @@ absl::Status MergeStoredRevenue(const ProjectionRunner& runner, ShardId shard,
 void LeadFold::AbortChunk(ShardId, ProjectionTxn& txn) {
   absl::MutexLock lock(&chunks_mu_);
   chunks_.erase(&txn);
+  chunk_drops.fetch_add(1, std::memory_order_acq_rel);
 }
 
 absl::StatusOr<std::optional<FoundLead>> FindLead(const ProjectionRunner& runner,
