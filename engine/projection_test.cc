@@ -26,6 +26,8 @@
 #include "engine/internal/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/table_properties.h"
 
 namespace leadlog {
 namespace {
@@ -1287,6 +1289,44 @@ TEST(ProjectionRunner, FamilyVersionBuildsTheSameFoldIntoAnotherFamily) {
   ASSERT_OK(same);
   EXPECT_THAT((*same)->CatchUp(kShard),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("projection counts v1 shard 0")));
+}
+
+// Projection families are read point by point (mostly keys the fold asks
+// for and often absent) and rewritten often: their tables carry a bloom
+// filter, and the upper levels (flush output, level 1) are not compressed
+// (docs/BENCHMARKS.md "Fold locks and projection family options"). Checked
+// on the table files themselves, after a flush, and again after a reopen.
+TEST(ProjectionRunner, ProjectionFamilyTablesHaveABloomFilterAndUncompressedUpperLevels) {
+  LogFixture f;
+  const std::string family = internal::ProjectionFamilyName("counts", 1);
+  for (int round = 0; round < 2; ++round) {
+    std::unique_ptr<EventLog> log = f.Open();
+    AppendEvents(*log, kShard, absl::StrCat("r", round), 5);
+    CountingFold fold("counts", 1);
+    std::unique_ptr<ProjectionRunner> runner = MakeRunner(*log, fold);
+    ASSERT_THAT(runner->CatchUp(kShard), IsOk());
+    internal::Store* store = internal::StoreOf(log.get());
+    ASSERT_NE(store, nullptr);
+    rocksdb::ColumnFamilyHandle* handle = store->ExtraFamily(family);
+    ASSERT_NE(handle, nullptr);
+    ASSERT_TRUE(store->db()->Flush(rocksdb::FlushOptions(), handle).ok());
+    rocksdb::TablePropertiesCollection tables;
+    ASSERT_TRUE(store->db()->GetPropertiesOfAllTables(handle, &tables).ok());
+    ASSERT_EQ(tables.size(), size_t(round + 1)) << "round " << round;
+    for (const auto& [file, properties] : tables) {
+      EXPECT_EQ(properties->filter_policy_name, "bloomfilter") << file;
+      EXPECT_EQ(properties->compression_name, "NoCompression") << file;
+    }
+    // The log's own record family keeps the default (compressed, no filter).
+    rocksdb::TablePropertiesCollection log_tables;
+    ASSERT_TRUE(store->db()->Flush(rocksdb::FlushOptions(), store->families().log).ok());
+    ASSERT_TRUE(store->db()->GetPropertiesOfAllTables(store->families().log, &log_tables).ok());
+    ASSERT_FALSE(log_tables.empty());
+    for (const auto& [file, properties] : log_tables) {
+      EXPECT_EQ(properties->filter_policy_name, "") << file;
+      EXPECT_NE(properties->compression_name, "NoCompression") << file;
+    }
+  }
 }
 
 TEST(ProjectionRunner, FamilyVersionOnAReadOnlyLogNeedsAnExistingFamily) {
