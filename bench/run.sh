@@ -32,7 +32,8 @@
 #      from start until it is appended; twice: as a consumer-group member
 #      (the join waits 3 s on the mock broker), then with
 #      --assign-partitions (the sole consumer: no group join)
-#   tick cost (build/bench/tick_bench, if built) and query latency during
+#   tick cost (build/bench/tick_bench, if built: one shard, then 64 shards
+#      on 2 fold threads) and query latency during
 #      ingest (bench/http_load.sh, if present)
 # Every ingest run fails loudly unless the log holds exactly what was
 # published. Ingest rate = demo events / log-time span between the first and
@@ -268,11 +269,17 @@ if [ -x "$build/bench/tick_bench" ] || [ -x "$root/build/bench/tick_bench" ]; th
   tick_bin="$build/bench/tick_bench"
   [ -x "$tick_bin" ] || tick_bin="$root/build/bench/tick_bench"
   echo "== tick with many due timers" >&2
+  # Twice: every timer on one shard folded by one thread (the worst case),
+  # and serve's layout: the leads over 64 shards folded on 2 threads.
   tick_line=$("$tick_bin" --leads "$leads" --due $((leads / 20)) | grep -a 'tick_ms=' | tail -1) || die "tick_bench"
   emit "tick $tick_line"
+  tick_sharded_line=$("$tick_bin" --leads "$leads" --due $((leads / 20)) --shards 64 --fold-threads 2 |
+    grep -a 'tick_ms=' | tail -1) || die "tick_bench --shards 64"
+  emit "tick $tick_sharded_line"
 else
   echo "== tick: skipped (no build/bench/tick_bench; it is built from bench/tick_bench.cc)" >&2
   emit "tick skipped=no_tick_bench"
+  tick_line="" tick_sharded_line=""
 fi
 if [ -x "$root/bench/http_load.sh" ]; then
   echo "== query latency during ingest (bench/http_load.sh)" >&2
@@ -296,7 +303,10 @@ for r in "$r_durable" "$r_fast" "$r_durable_proj" "$r_fast_proj"; do
   v=$(field peak_rss_mb "$r"); ((v > rss_max)) && rss_max=$v
 done
 bpe=$(field disk_bytes_per_event "$r_durable_proj")
-verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= t : v <= t); print (ok ? "met" : "MISSED") }'; }
+verdict() {
+  [ -n "$1" ] || { echo "not run"; return; }
+  awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= t : v <= t); print (ok ? "met" : "MISSED") }'
+}
 emit "ratio durable_vs_append_sync=$(ratio "$d" "$sync") fast_vs_append_nosync=$(ratio "$f" "$nosync")" \
   "durable_proj_vs_append_sync=$(ratio "$dp" "$sync") fast_proj_vs_append_nosync=$(ratio "$fp" "$nosync")" \
   "durable_vs_kafka=$(ratio "$d" "$k") rebuild_vs_read_seq=$(ratio "$rebuild_rate" "$readseq")"
@@ -313,6 +323,8 @@ cat <<EOF
 | ingest fast, projections live | $fp ev/s | append no fsync $nosync ev/s | $(ratio "$fp" "$nosync") | ≥ 0.5: $(verdict "$(ratio "$fp" "$nosync")" 0.5 ">=") |
 | ingest durable, projections off vs Kafka | $d ev/s | librdkafka consume $k msg/s | $(ratio "$d" "$k") | |
 | rebuild from sequence 0 | $rebuild_rate rec/s | RocksDB sequential read $readseq rec/s | $(ratio "$rebuild_rate" "$readseq") | ≥ 1 M/s: $(verdict "$rebuild_rate" 1000000 ">=") |
+| one tick, $(field due "$tick_line") due among $(field leads "$tick_line") leads, one shard | $(field tick_ms "$tick_line") ms | | | ≤ 200 ms (50 k among 1 M): $(verdict "$(field tick_ms "$tick_line")" 200 "<=") |
+| the same over 64 shards, 2 fold threads | $(field tick_ms "$tick_sharded_line") ms | | | ≤ 200 ms (50 k among 1 M): $(verdict "$(field tick_ms "$tick_sharded_line")" 200 "<=") |
 | restart to processing, --assign-partitions | $restart_ms ms (serve ready after $serve_ready_ms ms; as a group member: $restart_group_ms ms) | | | ≤ 2000 ms at 10 M: $(verdict "$restart_ms" 2000 "<=") |
 | peak RSS (serve, any run) | $rss_max MiB | | | ≤ 1536 MiB at 10 M: $(verdict "$rss_max" 1536 "<=") |
 | disk per event (durable_proj, with projection state) | $bpe B | | | |
