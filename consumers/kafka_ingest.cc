@@ -137,6 +137,18 @@ class KafkaIngest::Impl : public RdKafka::RebalanceCb {
 
   // Partition -> monotonic ms of its last message or tick (poll thread).
   absl::flat_hash_map<int32_t, int64_t> last_activity_ms_;
+  // Partition -> monotonic ms when the writer appended its latest batch
+  // holding a message of it; TickIdleShards moves these into
+  // last_activity_ms_, so idleness counts from the append (the record's log
+  // time), not from the consume: a batch appended late under load is not
+  // followed by a tick sooner than the interval.
+  absl::Mutex appended_mu_;
+  absl::flat_hash_map<int32_t, int64_t> appended_ms_ ABSL_GUARDED_BY(appended_mu_);
+  // A partition whose last pushed batch is not appended yet is not idle,
+  // however long ago its message was consumed (the writer may be slow).
+  uint64_t batches_pushed_ = 0;                            // poll thread
+  absl::flat_hash_map<int32_t, uint64_t> last_batch_of_;  // poll thread
+  std::atomic<uint64_t> last_batch_appended_{0};  // after appended_ms_ is updated
 
   std::atomic<uint64_t> erasures_{0}, records_rewritten_{0}, dead_letters_erased_{0};
   std::atomic<uint64_t> messages_{0}, appended_{0}, duplicates_{0}, dead_letters_{0},
@@ -338,6 +350,14 @@ void KafkaIngest::Impl::WriterLoop() {
       queue_.Done(item->bytes);
       return;
     }
+    if (options_.clock_tick_interval_ms > 0 && !item->batch.offsets.empty()) {
+      const int64_t now = clock_->MonotonicMs();
+      absl::MutexLock lock(&appended_mu_);
+      for (const OffsetUpdate& update : item->batch.offsets) {
+        appended_ms_[PartitionForShard(update.shard).value()] = now;
+      }
+    }
+    if (item->id > 0) last_batch_appended_.store(item->id, std::memory_order_release);
     if (options_.after_append) RunAfterAppend(*item);
     appended_ += result->appended;
     duplicates_ += result->duplicates;
@@ -357,6 +377,10 @@ void KafkaIngest::Impl::CloseBatch() {
   item.bytes = builder_.bytes();
   item.messages = builder_.messages();
   item.batch = builder_.Take();
+  item.id = ++batches_pushed_;
+  for (const OffsetUpdate& update : item.batch.offsets) {
+    last_batch_of_[PartitionForShard(update.shard).value()] = item.id;
+  }
   queue_.Push(std::move(item));
   Backpressure();
 }
@@ -385,10 +409,22 @@ void KafkaIngest::Impl::Backpressure() {
 
 void KafkaIngest::Impl::TickIdleShards() {
   if (options_.clock_tick_interval_ms <= 0) return;
+  const uint64_t appended = last_batch_appended_.load(std::memory_order_acquire);
+  {
+    absl::MutexLock lock(&appended_mu_);
+    for (const auto& [partition, appended_ms] : appended_ms_) {
+      auto it = last_activity_ms_.find(partition);  // only partitions still assigned
+      if (it != last_activity_ms_.end()) it->second = std::max(it->second, appended_ms);
+    }
+    appended_ms_.clear();
+  }
   const int64_t now = clock_->MonotonicMs();
   QueuedBatch item;
   for (auto& [partition, last_ms] : last_activity_ms_) {
     if (now - last_ms < options_.clock_tick_interval_ms) continue;
+    if (auto it = last_batch_of_.find(partition); it != last_batch_of_.end() && it->second > appended) {
+      continue;  // its messages are still on their way to the log
+    }
     item.ticks.push_back(ShardForPartition(PartitionId(partition)));
     last_ms = now;
   }

@@ -24,6 +24,10 @@ struct QueuedBatch {
   std::vector<ShardId> ticks;
   size_t bytes = 0;
   int messages = 0;
+  // Push order of a batch of consumed messages (1, 2, ...); 0 for ticks
+  // alone. KafkaIngest counts a partition idle only once its last batch is
+  // appended.
+  uint64_t id = 0;
 };
 
 class BatchQueue {
