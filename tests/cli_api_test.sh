@@ -11,26 +11,12 @@ set -uo pipefail
 BIN=${1:?usage: cli_api_test.sh PATH/TO/leadlog EXAMPLES_DIR}
 EXAMPLES=${2:?usage: cli_api_test.sh PATH/TO/leadlog EXAMPLES_DIR}
 [[ -x $BIN ]] || { echo "cli_api: $BIN is not executable" >&2; exit 2; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/cli_api.XXXXXX")
-SERVE=
-cleanup() {
-  [[ -n $SERVE ]] && kill -KILL "$SERVE" 2>/dev/null
-  wait 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
+# shellcheck source=wait_lib.sh
+source "$(dirname "$0")/wait_lib.sh"
+serve_test_setup cli_api  # TMP, SERVE, fatal
 CLI_TEST=cli_api
 # shellcheck source=cli_lib.sh
 source "$(dirname "$0")/cli_lib.sh"
-fatal() {
-  echo "cli_api: FAIL $*" >&2
-  tail -20 "$TMP/serve.err" >&2
-  exit 1
-}
-# shellcheck source=wait_lib.sh
-source "$(dirname "$0")/wait_lib.sh"
-on_wait_timeout() { fatal "$1"; }
 
 printf 'r34d\n' >"$TMP/read-token"
 printf 'nope\n' >"$TMP/wrong-token"

@@ -13,14 +13,9 @@ set -uo pipefail
 
 BIN=${1:?usage: http_api_test.sh PATH/TO/leadlog EXAMPLES_DIR}
 EXAMPLES=${2:?usage: http_api_test.sh PATH/TO/leadlog EXAMPLES_DIR}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/http_api.XXXXXX")
-SERVE=
-cleanup() {
-  [[ -n $SERVE ]] && kill -KILL "$SERVE" 2>/dev/null
-  wait 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=wait_lib.sh
+source "$(dirname "$0")/wait_lib.sh"
+serve_test_setup http_api  # TMP, SERVE, fatal
 
 passed=0
 failed=0
@@ -29,14 +24,6 @@ bad() {
   failed=$((failed + 1))
   echo "http_api: FAIL $*" >&2
 }
-fatal() {
-  echo "http_api: FAIL $*" >&2
-  tail -20 "$TMP/serve.err" >&2
-  exit 1
-}
-# shellcheck source=wait_lib.sh
-source "$(dirname "$0")/wait_lib.sh"
-on_wait_timeout() { fatal "$1"; }
 
 # call NAME STATUS BODY_REGEX -- curl args...: the status code and a body match.
 call() {

@@ -28,3 +28,30 @@ wait_until() {
     sleep 0.2
   done
 }
+
+# serve_test_setup NAME: for a test that runs one `leadlog serve` in the
+# background. Makes $TMP (a fresh directory, removed at exit), sets SERVE=
+# (the test stores serve's PID there; SIGKILLed at exit if set), and
+# defines fatal MESSAGE ("NAME: FAIL MESSAGE" and the last 20 lines of
+# $TMP/serve.err on stderr, exit 1) and on_wait_timeout (calls fatal).
+# Nothing of it exists before the call: other scripts source this file too.
+#
+#   serve_test_setup http_api
+#   "$BIN" serve ... 2>"$TMP/serve.err" & SERVE=$!
+serve_test_setup() {
+  SERVE_TEST_NAME=$1
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  SERVE=
+  serve_test_cleanup() {
+    [[ -n $SERVE ]] && kill -KILL "$SERVE" 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$TMP"
+  }
+  trap serve_test_cleanup EXIT
+  fatal() {
+    echo "$SERVE_TEST_NAME: FAIL $*" >&2
+    tail -20 "$TMP/serve.err" >&2
+    exit 1
+  }
+  on_wait_timeout() { fatal "$1"; }
+}
