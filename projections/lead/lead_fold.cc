@@ -367,49 +367,43 @@ absl::Status LeadFold::ApplyDefinition(ShardId shard, const v1::LogRecord& recor
   return absl::OkStatus();
 }
 
-absl::StatusOr<const Scorer*> LeadFold::ScorerInForce(ProjectionTxn& txn) {
-  return MemoInChunk(Definitions(txn).scorer, [&]() -> absl::StatusOr<const Scorer*> {
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(DefinitionInForceKey("scoring_model")));
-    if (!bytes.has_value()) return nullptr;
+template <typename T, typename Compile>
+absl::StatusOr<const T*> LeadFold::CompiledInForce(
+    ProjectionTxn& txn, absl::string_view kind, std::optional<const T*>& slot,
+    absl::flat_hash_map<std::string, std::unique_ptr<T>>& compiled,
+    std::type_identity_t<const T*> none, Compile compile) {
+  return MemoInChunk(slot, [&]() -> absl::StatusOr<const T*> {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(DefinitionInForceKey(kind)));
+    if (!bytes.has_value()) return none;
     absl::MutexLock lock(&mu_);
-    auto it = scorers_.find(*bytes);
-    if (it != scorers_.end()) return it->second.get();
+    auto it = compiled.find(*bytes);
+    if (it != compiled.end()) return it->second.get();
     v1::DefinitionRecord record;
-    if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/scoring_model");
-    ASSIGN_OR_RETURN(std::unique_ptr<Scorer> scorer, Scorer::Create(record.definition().scoring_model()));
-    return scorers_.emplace(*bytes, std::move(scorer)).first->second.get();
+    if (!record.ParseFromString(*bytes)) {
+      return absl::DataLossError(absl::StrCat("lead projection: ", DefinitionInForceKey(kind)));
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<T> object, compile(record.definition()));
+    return compiled.emplace(*bytes, std::move(object)).first->second.get();
   });
+}
+
+absl::StatusOr<const Scorer*> LeadFold::ScorerInForce(ProjectionTxn& txn) {
+  return CompiledInForce(txn, "scoring_model", Definitions(txn).scorer, scorers_, nullptr,
+                         [](const v1::Definition& d) { return Scorer::Create(d.scoring_model()); });
 }
 
 absl::StatusOr<const Lifecycle*> LeadFold::LifecycleInForce(ProjectionTxn& txn) {
-  return MemoInChunk(Definitions(txn).lifecycle, [&]() -> absl::StatusOr<const Lifecycle*> {
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                     txn.Get(DefinitionInForceKey("lifecycle_model")));
-    if (!bytes.has_value()) return default_lifecycle_.get();
-    absl::MutexLock lock(&mu_);
-    auto it = lifecycles_.find(*bytes);
-    if (it != lifecycles_.end()) return it->second.get();
-    v1::DefinitionRecord record;
-    if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/lifecycle_model");
-    ASSIGN_OR_RETURN(std::unique_ptr<Lifecycle> lifecycle,
-                     Lifecycle::Create(record.definition().lifecycle_model()));
-    return lifecycles_.emplace(*bytes, std::move(lifecycle)).first->second.get();
-  });
+  return CompiledInForce(txn, "lifecycle_model", Definitions(txn).lifecycle, lifecycles_,
+                         default_lifecycle_.get(), [](const v1::Definition& d) {
+                           return Lifecycle::Create(d.lifecycle_model());
+                         });
 }
 
 absl::StatusOr<const OwnerRouter*> LeadFold::RouterInForce(ProjectionTxn& txn) {
-  return MemoInChunk(Definitions(txn).router, [&]() -> absl::StatusOr<const OwnerRouter*> {
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn.Get(DefinitionInForceKey("owner_routing")));
-    if (!bytes.has_value()) return nullptr;
-    absl::MutexLock lock(&mu_);
-    auto it = routers_.find(*bytes);
-    if (it != routers_.end()) return it->second.get();
-    v1::DefinitionRecord record;
-    if (!record.ParseFromString(*bytes)) return absl::DataLossError("lead projection: d/f/owner_routing");
-    ASSIGN_OR_RETURN(std::unique_ptr<OwnerRouter> router,
-                     OwnerRouter::Create(record.definition().owner_routing()));
-    return routers_.emplace(*bytes, std::move(router)).first->second.get();
-  });
+  return CompiledInForce(txn, "owner_routing", Definitions(txn).router, routers_, nullptr,
+                         [](const v1::Definition& d) {
+                           return OwnerRouter::Create(d.owner_routing());
+                         });
 }
 
 // The lead key `identifier` resolves to, following merges (an absorbed

@@ -61,6 +61,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -295,6 +296,14 @@ class LeadFold final : public ProjectionFold {
   // Erasure (lead_erasure.cc).
   absl::Status ApplyErasure(const v1::LogRecord& record, ProjectionTxn& txn);
   absl::StatusOr<v1::LeadState*> ResolveLead(const v1::LogRecord& record, ProjectionTxn& txn);
+  // The compiled definition in force under "d/f/<kind>" (`none` when none
+  // is): compiled once per distinct definition bytes into `compiled` (under
+  // mu_), and memoized for the chunk in `slot`.
+  template <typename T, typename Compile>
+  absl::StatusOr<const T*> CompiledInForce(ProjectionTxn& txn, absl::string_view kind,
+                                           std::optional<const T*>& slot,
+                                           absl::flat_hash_map<std::string, std::unique_ptr<T>>& compiled,
+                                           std::type_identity_t<const T*> none, Compile compile);
   absl::StatusOr<const Scorer*> ScorerInForce(ProjectionTxn& txn);
   absl::StatusOr<const Lifecycle*> LifecycleInForce(ProjectionTxn& txn);
   absl::StatusOr<const OwnerRouter*> RouterInForce(ProjectionTxn& txn);
