@@ -360,42 +360,32 @@ class CommittedCursor {
  public:
   CommittedCursor(const Store& store, rocksdb::ColumnFamilyHandle* family, ShardId shard,
                   absl::string_view prefix, absl::string_view start) {
-    internal::EncodeProjectionStateKey(shard, prefix, &upper_);
-    upper_ = internal::PrefixSuccessor(upper_);  // never empty: shard ‖ 'S' ‖ ... < shard ‖ 'T'
-    internal::EncodeProjectionStateKey(shard, start, &lower_);
-    state_prefix_bytes_ = lower_.size() - start.size();
-    if (lower_ >= upper_) return;  // nothing can match; it_ stays null
-    lower_slice_ = rocksdb::Slice(lower_);
-    upper_slice_ = rocksdb::Slice(upper_);
-    rocksdb::ReadOptions read;
-    read.iterate_lower_bound = &lower_slice_;
-    read.iterate_upper_bound = &upper_slice_;
-    it_.reset(store.db()->NewIterator(read, family));
-    it_->Seek(lower_slice_);
+    std::string upper;
+    internal::EncodeProjectionStateKey(shard, prefix, &upper);
+    upper = internal::PrefixSuccessor(upper);  // never empty: shard ‖ 'S' ‖ ... < shard ‖ 'T'
+    std::string lower;
+    internal::EncodeProjectionStateKey(shard, start, &lower);
+    state_prefix_bytes_ = lower.size() - start.size();
+    if (lower >= upper) return;  // nothing can match; it_ stays empty
+    it_.emplace(store, family, std::move(lower), std::move(upper));
   }
 
-  bool Valid() const { return it_ != nullptr && it_->Valid(); }
+  bool Valid() const { return it_.has_value() && it_->Valid(); }
   absl::string_view key() const { return View(it_->key()).substr(state_prefix_bytes_); }
   absl::string_view value() const { return View(it_->value()); }
   void Next() { it_->Next(); }
   // To the first entry at or after fold key `key` (> key(): forward only).
   void SeekForward(absl::string_view key) {
-    scratch_.assign(lower_, 0, state_prefix_bytes_);
+    scratch_.assign(it_->lower(), 0, state_prefix_bytes_);
     scratch_.append(key.data(), key.size());
     it_->Seek(scratch_);
   }
-  rocksdb::Status status() const {
-    return it_ == nullptr ? rocksdb::Status::OK() : it_->status();
-  }
+  rocksdb::Status status() const { return it_.has_value() ? it_->status() : rocksdb::Status::OK(); }
 
  private:
-  std::string lower_;
-  std::string upper_;
   size_t state_prefix_bytes_ = 0;
-  rocksdb::Slice lower_slice_;
-  rocksdb::Slice upper_slice_;
   std::string scratch_;
-  std::unique_ptr<rocksdb::Iterator> it_;
+  std::optional<internal::RangeIterator> it_;
 };
 
 absl::StatusOr<std::vector<ProjectionEntry>> TxnImpl::Scan(absl::string_view prefix,
@@ -647,24 +637,20 @@ class Fnv1a64 {
 absl::StatusOr<std::string> RunnerImpl::StateDigest(ShardId shard) const {
   std::string lower;
   internal::EncodeProjectionStatePrefix(shard, &lower);
-  const std::string upper = internal::PrefixSuccessor(lower);
-  rocksdb::Slice lower_slice(lower);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(read, family_));
+  const size_t prefix_bytes = lower.size();
+  std::string upper = internal::PrefixSuccessor(lower);
+  internal::RangeIterator it(*store_, family_, std::move(lower), std::move(upper));
   Fnv1a64 hash;
   const std::vector<std::string> transient = fold_->transient_prefixes();
-  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    const absl::string_view fold_key = View(it->key()).substr(lower.size());
+  for (; it.Valid(); it.Next()) {
+    const absl::string_view fold_key = View(it.key()).substr(prefix_bytes);
     bool skip = false;
     for (const std::string& prefix : transient) skip = skip || absl::StartsWith(fold_key, prefix);
     if (skip) continue;
     hash.AddSized(fold_key);
-    hash.AddSized(View(it->value()));
+    hash.AddSized(View(it.value()));
   }
-  RETURN_IF_ERROR(store_->FromRocks(it->status(), "read projection state"));
+  RETURN_IF_ERROR(store_->FromRocks(it.status(), "read projection state"));
   return hash.Hex();
 }
 

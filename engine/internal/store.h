@@ -113,6 +113,8 @@ class RangeIterator {
 
   bool Valid() const { return it_->Valid(); }
   void Next() { it_->Next(); }
+  // To the first entry at or after `target` within the bounds.
+  void Seek(const rocksdb::Slice& target) { it_->Seek(target); }
   rocksdb::Slice key() const { return it_->key(); }
   rocksdb::Slice value() const { return it_->value(); }
   rocksdb::Status status() const { return it_->status(); }
