@@ -60,7 +60,7 @@ void PrintHelp(std::ostream& out) {
 int main(int argc, char** argv) {
   // Debian builds Abseil without NDEBUG, so every Mutex::Lock also records
   // the lock in a global graph to detect lock-order cycles: ≈ 1 % of a
-  // rebuild's CPU (perf, docs/BENCHMARKS.md "Fold locks"). The in-process
+  // rebuild's CPU (perf, docs/BENCHMARKS.md "Fold locks and projection family options"). The in-process
   // tests keep the detection on; the binary runs what they tested.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (argc < 2) {

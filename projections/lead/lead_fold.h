@@ -44,7 +44,8 @@
 // Thread-safety: Applies of one chunk (one txn) come from one thread;
 // chunks of different txns (shards, runners) may run concurrently: every
 // piece of decoded chunk state lives in ChunkLeads, keyed by the txn under
-// chunks_mu_; the compiled-definition caches are under mu_ (compiled
+// chunks_mu_ (each thread also remembers the last one it used; dropping any
+// chunk invalidates every such memo); the compiled-definition caches are under mu_ (compiled
 // objects are immutable and never freed while the fold lives); the counter
 // is atomic. lead_fold_test folds four shards on four threads with one fold
 // and compares the digests with a sequential fold.
