@@ -17,6 +17,10 @@
 //       fresh DB); only Put + Write are timed (values are loaded 100 k at a
 //       time, untimed). Then the synced DB is flushed, reopened and scanned
 //       (sequential read of every value).
+//   raw_limits decode --data-dir D [--threads N]
+//       Every record of D's log read and decoded through EventLog::ReadRange
+//       (what `leadlog rebuild` hands its fold) with no fold, the shards
+//       split over N threads (default 2): the floor of any rebuild of D.
 //   raw_limits positions --data-dir D
 //       "shard position" per line (the next sequence of each shard).
 //   raw_limits span --data-dir D --positions FILE
@@ -28,6 +32,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -36,9 +41,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/event_log.h"
+#include "engine/limits.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 
@@ -319,16 +326,62 @@ int Span(const std::map<std::string, std::string>& flags) {
   return 0;
 }
 
+// Reads and decodes every record of every shard through EventLog::ReadRange
+// (exactly what a rebuild hands its fold, chunk by chunk) and does nothing
+// with it: the floor of any fold over this log. Shards are split over
+// `threads` threads, as `leadlog rebuild --fold-threads` splits them.
+int Decode(const std::map<std::string, std::string>& flags) {
+  auto log = OpenReadOnly(Need(flags, "data-dir"));
+  const int threads = std::stoi(Get(flags, "threads", "2"));
+  if (threads < 1 || threads > 64) Die("--threads: expected 1..64");
+  const std::vector<ShardId> shards = log->Shards();
+  std::atomic<size_t> next_shard{0};
+  std::atomic<uint64_t> records{0};
+  std::atomic<bool> failed{false};
+  auto read_shards = [&] {
+    uint64_t mine = 0;
+    for (size_t i = next_shard++; i < shards.size() && !failed; i = next_shard++) {
+      const uint64_t end = log->Position(shards[i]).value();
+      for (uint64_t from = 0; from < end;) {
+        const uint64_t to = std::min<uint64_t>(end, from + kReadRangeRecordsMax);
+        absl::Status s = log->ReadRange(shards[i], Sequence(from), Sequence(to),
+                                        [&](const v1::LogRecord&) {
+                                          ++mine;
+                                          return absl::OkStatus();
+                                        });
+        if (!s.ok()) {
+          std::fprintf(stderr, "raw_limits: decode: %s\n", s.ToString().c_str());
+          failed = true;
+          return;
+        }
+        from = to;
+      }
+    }
+    records += mine;
+  };
+  const Clock::time_point t0 = Clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) workers.emplace_back(read_shards);
+  for (std::thread& worker : workers) worker.join();
+  const double seconds = std::max(SecondsSince(t0), 1e-9);
+  if (failed) Die("decode failed");
+  std::printf("raw log_decode records=%llu threads=%d seconds=%.3f per_s=%.0f\n",
+              static_cast<unsigned long long>(records.load()), threads, seconds,
+              records.load() / seconds);
+  return 0;
+}
+
 }  // namespace
 }  // namespace leadlog
 
 int main(int argc, char** argv) {
-  if (argc < 2) leadlog::Die("usage: raw_limits kafka|rocksdb|positions|span --flag value ...");
+  if (argc < 2) leadlog::Die("usage: raw_limits kafka|rocksdb|decode|positions|span --flag value ...");
   const std::string command = argv[1];
   auto flags = leadlog::Flags(argc, argv);
   if (command == "kafka") return leadlog::Kafka(flags);
   if (command == "rocksdb") return leadlog::Rocks(flags);
   if (command == "positions") return leadlog::Positions(flags);
   if (command == "span") return leadlog::Span(flags);
+  if (command == "decode") return leadlog::Decode(flags);
   leadlog::Die("unknown command " + command);
 }

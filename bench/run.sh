@@ -27,7 +27,9 @@
 #      librdkafka consume of the topic (no processing), RocksDB append of the
 #      stored log records in WriteBatches of 1000 with and without fsync,
 #      RocksDB sequential read
-#   rebuild of the lead projection from sequence 0 (run 3's data dir)
+#   rebuild of the lead projection from sequence 0 (run 3's data dir), then
+#      the same log read and decoded through EventLog::ReadRange on 2
+#      threads with no fold (raw_limits decode): the floor of any rebuild
 #   restart to processing: serve on run 3's data dir, one new event; time
 #      from start until it is appended; twice: as a consumer-group member
 #      (the join waits 3 s on the mock broker), then with
@@ -262,6 +264,9 @@ rebuild_rate=$(sed -nE 's/.*: ([0-9]+) records in ([0-9.]+) s \(([0-9]+) records
 rebuild_rss=$(sed -nE 's/.*Maximum resident set size \(kbytes\): ([0-9]+).*/\1/p' "$work/rebuild.err")
 grep -q 'identical to the live version' <<<"$rebuild_line" || die "rebuild: $rebuild_line"
 emit "rebuild records=$rebuild_records seconds=$rebuild_s per_s=$rebuild_rate peak_rss_mb=$((rebuild_rss / 1024)) identical=1"
+echo "== log read and decode with no fold (the floor of any rebuild of this log)" >&2
+r_decode=$("$raw" decode --data-dir "$work/durable_proj/log" --threads 2) || die "raw_limits decode"
+emit "$r_decode"
 drop "$work/durable_proj/log"
 
 
@@ -296,6 +301,7 @@ k=$(field per_s "$r_kafka")
 sync=$(field per_s "$(grep rocksdb_append_sync <<<"$r_rocks")")
 nosync=$(field per_s "$(grep rocksdb_append_nosync <<<"$r_rocks")")
 readseq=$(field per_s "$(grep rocksdb_read_seq <<<"$r_rocks")")
+decode=$(field per_s "$r_decode")
 d=$(field per_s "$r_durable"); f=$(field per_s "$r_fast")
 dp=$(field per_s "$r_durable_proj"); fp=$(field per_s "$r_fast_proj")
 rss_max=0
@@ -309,7 +315,8 @@ verdict() {
 }
 emit "ratio durable_vs_append_sync=$(ratio "$d" "$sync") fast_vs_append_nosync=$(ratio "$f" "$nosync")" \
   "durable_proj_vs_append_sync=$(ratio "$dp" "$sync") fast_proj_vs_append_nosync=$(ratio "$fp" "$nosync")" \
-  "durable_vs_kafka=$(ratio "$d" "$k") rebuild_vs_read_seq=$(ratio "$rebuild_rate" "$readseq")"
+  "durable_vs_kafka=$(ratio "$d" "$k") rebuild_vs_read_seq=$(ratio "$rebuild_rate" "$readseq")" \
+  "rebuild_vs_log_decode=$(ratio "$rebuild_rate" "$decode")"
 emit "summary events=$events leads=$leads flows=$flows wall_s=$((($(now_ms) - t_start) / 1000)) peak_rss_mb=$rss_max" \
   "disk_bytes_per_event=$bpe restart_ms=$restart_ms restart_group_ms=$restart_group_ms rebuild_per_s=$rebuild_rate"
 
@@ -323,6 +330,7 @@ cat <<EOF
 | ingest fast, projections live | $fp ev/s | append no fsync $nosync ev/s | $(ratio "$fp" "$nosync") | ≥ 0.5: $(verdict "$(ratio "$fp" "$nosync")" 0.5 ">=") |
 | ingest durable, projections off vs Kafka | $d ev/s | librdkafka consume $k msg/s | $(ratio "$d" "$k") | |
 | rebuild from sequence 0 | $rebuild_rate rec/s | RocksDB sequential read $readseq rec/s | $(ratio "$rebuild_rate" "$readseq") | ≥ 1 M/s: $(verdict "$rebuild_rate" 1000000 ">=") |
+| the same vs reading the log with no fold | $rebuild_rate rec/s | log read + decode, 2 threads, no fold $decode rec/s | $(ratio "$rebuild_rate" "$decode") | |
 | one tick, $(field due "$tick_line") due among $(field leads "$tick_line") leads, one shard | $(field tick_ms "$tick_line") ms | | | ≤ 200 ms (50 k among 1 M): $(verdict "$(field tick_ms "$tick_line")" 200 "<=") |
 | the same over 64 shards, 2 fold threads | $(field tick_ms "$tick_sharded_line") ms | | | ≤ 200 ms (50 k among 1 M): $(verdict "$(field tick_ms "$tick_sharded_line")" 200 "<=") |
 | restart to processing, --assign-partitions | $restart_ms ms (serve ready after $serve_ready_ms ms; as a group member: $restart_group_ms ms) | | | ≤ 2000 ms at 10 M: $(verdict "$restart_ms" 2000 "<=") |
