@@ -18,7 +18,9 @@
 # runs `bash -c CMD` alongside wrk with SERVE_PID set to serve's process id
 # (e.g. --during 'perf record -g -o /tmp/serve.perf -p $SERVE_PID -- sleep 15');
 # the script waits for it after wrk. It also prints serve's CPU seconds
-# (user + system, /proc) spent during the wrk run.
+# (user + system, /proc) spent during the wrk run, and where the machine's
+# CPU went: serve by thread role (its threads are named, see README
+# "Operating serve"), wrk, the broker and the demo producer.
 #
 # Usage: bench/http_load.sh [--preload N] [--leads N] [--ingest-events N] [--rate R]
 #                           [--duration S] [--connections C] [--binary PATH]
@@ -123,21 +125,59 @@ if ((ingest_events > 0)); then
   pids+=($!)
   wait_for 60 "ingest to start" reached $((preload + 7 * partitions + 1))
 fi
-# serve's user + system CPU ticks so far (/proc/PID/stat fields 14 and 15).
-serve_ticks() { awk '{print $14 + $15}' "/proc/$serve_pid/stat"; }
+# User + system CPU ticks so far of a process (/proc/PID/stat fields 14 and
+# 15; the name in field 2 has no spaces here).
+ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# "role ticks" for each of serve's threads: the thread's name ("ll-http",
+# "ll-projector", ... engine/thread_priority.h; librdkafka's "rdk:*" and
+# RocksDB's "rocksdb:*" threads grouped; serve's main thread consumes
+# from Kafka and is "ll-main (consume)").
+serve_thread_ticks() {
+  for f in /proc/"$serve_pid"/task/*/stat; do
+    sed -E 's/^[0-9]+ \(([^)]*)\) /\1 /' "$f" 2>/dev/null
+  done | awk -v main="$(cat /proc/"$serve_pid"/comm)" '{
+    role = $1
+    if (role ~ /^rdk:/) role = "librdkafka"
+    else if (role ~ /^rocksdb:/) role = "rocksdb"
+    else if (role == main) role = "ll-main(consume)"
+    t[role] += $13 + $14
+  } END { for (r in t) print r, t[r] }'
+}
 before=$(appended)
-ticks_before=$(serve_ticks)
+ticks_before=$(ticks_of "$serve_pid")
+serve_thread_ticks >"$work/threads.before"
+broker_ticks_before=$(ticks_of "${pids[0]}")
+demo_pid=""
+((ingest_events > 0)) && demo_pid=${pids[${#pids[@]} - 1]}
+demo_ticks_before=$([[ -n $demo_pid ]] && ticks_of "$demo_pid" || echo 0)
 during_pid=""
 if [[ -n $during ]]; then
   SERVE_PID=$serve_pid bash -c "$during" &
   during_pid=$!
 fi
-wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$work/leads.lua" "$url" | tee "$work/wrk.out"
+/usr/bin/time -f '%U %S' -o "$work/wrk.time" \
+  wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$work/leads.lua" "$url" | tee "$work/wrk.out"
 after=$(appended)
-ticks_after=$(serve_ticks)
+ticks_after=$(ticks_of "$serve_pid")
+serve_thread_ticks >"$work/threads.after"
+broker_ticks_after=$(ticks_of "${pids[0]}")
+demo_ticks_after=$([[ -n $demo_pid ]] && ticks_of "$demo_pid" || echo 0)
 [[ -z $during_pid ]] || wait "$during_pid" || echo "http_load: --during command failed" >&2
-echo "http_load: serve used $(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" \
-     'BEGIN {printf "%.1f", t / hz}') CPU seconds during the run; load: $(uptime | sed 's/.*load/load/')"
+hz=$(getconf CLK_TCK)
+seconds() { awk -v t="$1" -v hz="$hz" 'BEGIN {printf "%.1f", t / hz}'; }
+echo "http_load: serve used $(seconds $((ticks_after - ticks_before))) CPU seconds during the run; load: $(uptime | sed 's/.*load/load/')"
+# Where the machine's CPU went during the run: every process of the
+# benchmark, and serve by thread role (CPU seconds; threads that ended
+# during the run are missing from the roles).
+wrk_cpu=$(awk '{printf "%.1f", $1 + $2}' "$work/wrk.time")
+echo "http_load: CPU seconds during the ${duration}s run on $(nproc) cores ($((duration * $(nproc))) available):" \
+     "serve $(seconds $((ticks_after - ticks_before))), wrk $wrk_cpu," \
+     "broker $(seconds $((broker_ticks_after - broker_ticks_before)))," \
+     "demo producer $(seconds $((demo_ticks_after - demo_ticks_before)))"
+echo "http_load: serve's CPU seconds by thread: $(awk -v hz="$hz" '
+    NR == FNR { b[$1] = $2; next }
+    { d = $2 - b[$1]; if (d > 0) printf "%s %.1f\n", $1, d / hz }' \
+    "$work/threads.before" "$work/threads.after" | sort -k2 -rn | awk '{printf "%s%s %s", sep, $1, $2; sep = ", "}')"
 echo "http_load: $ids lead ids; serve appended $((after - before)) records during the ${duration}s run" \
      "($(((after - before) / duration))/s; demo: $ingest_events events paced at $rate/s)"
 curl -s "$url/metrics" | grep -E '^leadlog_http_request_duration_seconds_(bucket\{route="/v1/leads/\{id\}",le="0.00[12]"|count\{route="/v1/leads/\{id\}")'

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "consumers/internal/batch_queue.h"
 #include "engine/status_macros.h"
+#include "engine/thread_priority.h"
 
 namespace leadlog {
 
@@ -448,7 +449,10 @@ absl::Status KafkaIngest::Impl::Run(const std::atomic<bool>& stop_requested) {
   RETURN_IF_ERROR(options_.assign_partitions
                       ? AssignAllPartitions()
                       : KafkaStatus(consumer_->subscribe({options_.topic}), "subscribe"));
-  writer_ = std::thread([this] { WriterLoop(); });
+  writer_ = std::thread([this] {
+    NameThisThread("ll-append");
+    WriterLoop();
+  });
   last_progress_ms_ = clock_->MonotonicMs();
   while (!stop_requested.load(std::memory_order_relaxed) && FatalError().ok()) {
     Backpressure();

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "engine/status_macros.h"
+#include "engine/thread_priority.h"
 
 namespace leadlog {
 
@@ -34,7 +35,10 @@ absl::StatusOr<std::unique_ptr<KafkaLagWatcher>> KafkaLagWatcher::Start(
   watcher->options_ = options;
   watcher->log_ = log;
   watcher->handle_ = std::move(handle);
-  watcher->thread_ = std::thread([w = watcher.get()] { w->Run(); });
+  watcher->thread_ = std::thread([w = watcher.get()] {
+    NameThisThread("ll-lag");
+    w->Run();
+  });
   return watcher;
 }
 

@@ -7,7 +7,7 @@ packages=(
   cmake g++ pkg-config make
   librdkafka-dev librocksdb-dev libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  kcat tzdata
+  kcat tzdata time
   libcpp-httplib-dev curl wrk
   libjemalloc-dev
 )

@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<LiveProjector>> LiveProjector::Start(const EventL
   LiveProjector* p = projector.get();
   for (uint32_t t = 0; t < p->threads_; ++t) {
     p->pool_.emplace_back([p] {
+      NameThisThread("ll-projector");
       LowerThreadToBackground().IgnoreError();  // throughput work: --background-nice
       p->Loop();
     });

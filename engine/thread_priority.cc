@@ -1,5 +1,6 @@
 #include "engine/thread_priority.h"
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -44,6 +45,17 @@ absl::Status LowerThreadToBackground() {
         absl::StrCat("background_nice: setpriority(", nice, "): ", std::strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+void NameThisThread(absl::string_view name) {
+  const std::string cut(name.substr(0, kThreadNameBytesMax));
+  pthread_setname_np(pthread_self(), cut.c_str());
+}
+
+std::string ThisThreadName() {
+  char name[kThreadNameBytesMax + 1] = {};
+  if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0) return "";
+  return name;
 }
 
 }  // namespace leadlog

@@ -15,7 +15,11 @@
 #ifndef LEADLOG_ENGINE_THREAD_PRIORITY_H_
 #define LEADLOG_ENGINE_THREAD_PRIORITY_H_
 
+#include <cstddef>
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "engine/limits.h"  // kBackgroundNiceMin, kBackgroundNiceMax
 
 namespace leadlog {
@@ -35,6 +39,19 @@ absl::Status LowerThreadToBackground();
 
 // The calling thread's nice value (getpriority of its thread id).
 int CurrentThreadNice();
+
+// Linux keeps at most this many bytes of a thread name (16 with the NUL).
+inline constexpr size_t kThreadNameBytesMax = 15;
+
+// Names the calling thread (what `top -H`, `ps -L`, perf and
+// /proc/PID/task/TID/comm show), cut to kThreadNameBytesMax bytes. serve's
+// threads are named "ll-<role>" (README "Operating serve"), so that the
+// CPU of each role can be read from /proc (bench/http_load.sh does). Never
+// fails: a name the kernel refuses leaves the thread's name as it was.
+void NameThisThread(absl::string_view name);
+
+// The calling thread's name.
+std::string ThisThreadName();
 
 }  // namespace leadlog
 

@@ -4,8 +4,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <string>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "engine/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -73,6 +76,39 @@ TEST_F(ThreadPriority, NeverRaisesAThreadAlreadyLower) {
     ASSERT_TRUE(LowerThreadToBackground().ok());
   });
   EXPECT_EQ(nice, 12);
+}
+
+// What the kernel shows for the calling thread (/proc/self/task/TID/comm).
+std::string KernelNameOfThisThread() {
+  std::ifstream comm(absl::StrCat("/proc/self/task/", syscall(SYS_gettid), "/comm"));
+  std::string name;
+  std::getline(comm, name);
+  return name;
+}
+
+TEST(ThreadName, NamesOnlyTheCallingThreadAsTheKernelShowsIt) {
+  const std::string before = ThisThreadName();
+  std::string inside, kernel;
+  std::thread t([&] {
+    NameThisThread("ll-test");
+    inside = ThisThreadName();
+    kernel = KernelNameOfThisThread();
+  });
+  t.join();
+  EXPECT_EQ(inside, "ll-test");
+  EXPECT_EQ(kernel, "ll-test");
+  EXPECT_EQ(ThisThreadName(), before);
+}
+
+TEST(ThreadName, CutsANameLongerThanTheKernelKeeps) {
+  std::string named;
+  std::thread t([&] {
+    NameThisThread("ll-0123456789abcdef");  // 19 bytes
+    named = KernelNameOfThisThread();
+  });
+  t.join();
+  EXPECT_EQ(named, "ll-0123456789ab");
+  EXPECT_EQ(named.size(), kThreadNameBytesMax);
 }
 
 }  // namespace

@@ -123,6 +123,14 @@ if ((base_nice < 10)); then
     bad "thread nice values: $low at 10 (want >= 4), $normal at $base_nice (want >= 8): $(echo $nices)"
 fi
 
+# serve's threads are named by role (README "Operating serve").
+names=$(cat /proc/"$SERVE"/task/*/comm)
+for role in ll-http ll-http-accept ll-projector ll-append ll-changes ll-control; do
+  grep -qx -- "$role" <<<"$names" && ok || bad "no thread named $role among: $(echo $names)"
+done
+(($(grep -cx ll-http <<<"$names") == 8)) && ok ||
+  bad "$(grep -cx ll-http <<<"$names") threads named ll-http (want the 8 of --http-threads' default)"
+
 # Errors: JSON 400 naming the field.
 call limit_too_big 400 '"field":"limit"' -- "$URL/v1/leads?limit=100000"
 call unknown_param 400 '"field":"colour"' -- "$URL/v1/leads?colour=red"

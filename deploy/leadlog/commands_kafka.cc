@@ -368,6 +368,7 @@ int Serve(const Args& argv) {
   std::thread emitter_thread;
   if (emitter != nullptr) {
     emitter_thread = std::thread([&] {
+      NameThisThread("ll-actions");
       absl::Status s = emitter->Run(emitter_stop);
       if (!s.ok()) std::cerr << "leadlog serve: action emitter stopped: " << s << "\n";
     });
@@ -376,6 +377,7 @@ int Serve(const Args& argv) {
   // ingest goes on.
   std::atomic<bool> control_stop{false};
   std::thread control([&] {
+    NameThisThread("ll-control");
     while (!control_stop.load()) {
       if (g_rebuild.exchange(false) && projections) {
         PrintRebuild((*projection)->Rebuild());

@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<ChangeStream>> ChangeStream::Start(EventLog* log,
                    OutboxEmitter::Create(log, &stream->source_, std::move(emitter_options)));
   ChangeStream* raw = stream.get();
   stream->thread_ = std::thread([raw] {
+    NameThisThread("ll-changes");
     LowerThreadToBackground().IgnoreError();  // throughput work: --background-nice
     raw->run_status_ = raw->emitter_->Run(raw->stop_);
     if (!raw->run_status_.ok()) {

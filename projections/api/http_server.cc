@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "engine/thread_priority.h"
 #include "projections/api/internal/handlers.h"
 
 namespace leadlog {
@@ -34,6 +35,27 @@ void Write(ApiResponse response, httplib::Response& res) {
   res.set_header("Content-Type", response.content_type);
 }
 
+// httplib's pool, its worker threads named "ll-http" (named by the first
+// connection each serves: httplib starts them itself).
+class NamedThreadPool final : public httplib::TaskQueue {
+ public:
+  explicit NamedThreadPool(size_t threads) : pool_(threads) {}
+  void enqueue(std::function<void()> fn) override {
+    pool_.enqueue([fn = std::move(fn)] {
+      thread_local bool named = false;
+      if (!named) {
+        NameThisThread("ll-http");
+        named = true;
+      }
+      fn();
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+};
+
 // Paths whose POST carries a body ReadApi reads: httplib reads the body
 // after the pre-routing handler, so these go through a Post route.
 bool PostWithBody(const httplib::Request& req) {
@@ -44,7 +66,7 @@ bool PostWithBody(const httplib::Request& req) {
 
 void Configure(httplib::Server& server, const ReadApi* api, const HttpServerOptions& options) {
   const size_t threads = static_cast<size_t>(options.threads);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.new_task_queue = [threads] { return new NamedThreadPool(threads); };
   server.set_payload_max_length(kApiRequestBodyBytesMax);
   server.set_read_timeout(options.read_timeout_ms / 1000, (options.read_timeout_ms % 1000) * 1000);
   server.set_keep_alive_max_count(static_cast<size_t>(options.keep_alive_max));
@@ -143,6 +165,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ReadApi* api
   httplib::Server* server = out->server_.get();
   out->listen_returned_ = std::make_shared<absl::Notification>();
   out->thread_ = std::thread([server, returned = out->listen_returned_] {
+    NameThisThread("ll-http-accept");
     server->listen_after_bind();
     returned->Notify();
   });
