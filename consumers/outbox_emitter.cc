@@ -153,7 +153,8 @@ class OutboxEmitter::Impl {
   absl::Status ReadTail(const std::map<int, int>& shards_per_partition,
                         absl::flat_hash_map<ShardId, std::string>* highest, uint64_t* past);
   absl::StatusOr<size_t> ProduceRound(std::vector<CursorUpdate>* updates);
-  absl::Status ProduceEntry(ShardId shard, const ProjectionEntry& entry);
+  // Produces `entry` and adds its key and value bytes to `bytes`.
+  absl::Status ProduceEntry(ShardId shard, const ProjectionEntry& entry, int64_t* bytes);
   absl::Status AwaitDeliveries(size_t produced);
   void PruneDelivered(const std::vector<CursorUpdate>& updates);
   void UpdateCounters(size_t published, bool failed);
@@ -168,6 +169,9 @@ class OutboxEmitter::Impl {
   absl::flat_hash_map<ShardId, bool> pruned_since_start_;
   // Entries produced per shard in the current round.
   absl::flat_hash_map<ShardId, uint64_t> round_produced_;
+  // Where the next round starts: the shard after the one the last round
+  // stopped in (round_bytes_max), so that every shard is served in turn.
+  ShardId resume_shard_{0};
   DeliveryTracker tracker_;
   std::unique_ptr<RdKafka::Producer> producer_;
   int partitions_ = 0;         // of the topic, from metadata at recovery
@@ -311,9 +315,12 @@ absl::Status OutboxEmitter::Impl::ReadTail(const std::map<int, int>& shards_per_
   return status;
 }
 
-absl::Status OutboxEmitter::Impl::ProduceEntry(ShardId shard, const ProjectionEntry& entry) {
+absl::Status OutboxEmitter::Impl::ProduceEntry(ShardId shard, const ProjectionEntry& entry,
+                                              int64_t* bytes) {
   EmitterMessage message;
   RETURN_IF_ERROR(encoder_.Encode(shard, entry, &message));
+  *bytes += static_cast<int64_t>(message.key.size() +
+                                 (message.value.has_value() ? message.value->size() : 0));
   RdKafka::Headers* headers = RdKafka::Headers::create();
   headers->add(kHeaderShard, std::to_string(shard.value()));
   headers->add(options_.position_header, absl::BytesToHexString(entry.key));
@@ -354,35 +361,53 @@ absl::Status OutboxEmitter::Impl::AwaitDeliveries(size_t produced) {
   return absl::OkStatus();
 }
 
-// Produces up to `batch` entries per shard past its cursor; fills the
-// cursor updates to store once they are all acknowledged.
+// Produces up to `batch` entries per shard past its cursor, the shards in
+// order from where the last round left off, until the round holds
+// `round_bytes_max` message bytes; fills the cursor updates to store once
+// they are all acknowledged.
 absl::StatusOr<size_t> OutboxEmitter::Impl::ProduceRound(std::vector<CursorUpdate>* updates) {
   size_t produced = 0;
-  bool full = false;
+  int64_t bytes = 0;
+  bool full = false;     // a shard had `batch` or more: come back soon
+  bool stopped = false;  // the round reached round_bytes_max
   std::vector<ShardId> shards = source_->Shards();
   std::sort(shards.begin(), shards.end());
+  // The first shard at or after the one the last round left off at.
+  const size_t start = static_cast<size_t>(
+      std::lower_bound(shards.begin(), shards.end(), resume_shard_) - shards.begin());
   round_produced_.clear();
   encoder_.BeginRound();
-  for (ShardId shard : shards) {
+  for (size_t i = 0; i < shards.size() && !stopped; ++i) {
+    const ShardId shard = shards[(start + i) % shards.size()];
     ASSIGN_OR_RETURN(std::string cursor, CursorOf(shard));
     ASSIGN_OR_RETURN(std::vector<ProjectionEntry> entries,
                      source_->Read(shard, cursor, static_cast<size_t>(options_.batch)));
     if (entries.empty()) continue;
+    size_t taken = 0;
     for (const ProjectionEntry& entry : entries) {
+      if (bytes >= options_.round_bytes_max) {  // produced > 0: the round is not empty
+        // The next round starts at the next shard: a shard that always has
+        // a backlog cannot keep the others waiting.
+        stopped = true;
+        resume_shard_ = shards[(start + i + 1) % shards.size()];
+        break;
+      }
       if (entry.key <= cursor) {
         return absl::InternalError(absl::StrCat("outbox source returned shard ", shard.value(),
                                                 " key ", absl::BytesToHexString(entry.key),
                                                 " not after the cursor"));
       }
-      RETURN_IF_ERROR(ProduceEntry(shard, entry));
+      RETURN_IF_ERROR(ProduceEntry(shard, entry, &bytes));
       cursor = entry.key;
+      ++taken;
+      ++produced;
     }
-    produced += entries.size();
-    round_produced_[shard] = entries.size();
-    full = full || entries.size() >= static_cast<size_t>(options_.batch);
+    if (taken == 0) continue;
+    round_produced_[shard] = taken;
+    full = full || taken >= static_cast<size_t>(options_.batch);
     updates->push_back({shard, std::move(cursor)});
   }
-  last_round_full_ = full;
+  last_round_full_ = full || stopped;
   return produced;
 }
 
@@ -497,6 +522,7 @@ absl::StatusOr<std::unique_ptr<OutboxEmitter>> OutboxEmitter::Create(EventLog* l
     return absl::InvalidArgumentError("position_header: required");
   }
   RETURN_IF_ERROR(CheckRange("batch", options.batch, kEmitterBatchMax));
+  RETURN_IF_ERROR(CheckRange("round_bytes_max", options.round_bytes_max, kEmitterRoundBytesMax));
   RETURN_IF_ERROR(
       CheckRange("delivery_timeout_ms", options.delivery_timeout_ms, kEmitterDeliveryTimeoutMsMax));
   RETURN_IF_ERROR(CheckRange("idle_ms", options.idle_ms, kEmitterIdleMsMax));

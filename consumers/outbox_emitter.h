@@ -2,8 +2,10 @@
 // Kafka topic leadlog.actions, each exactly once across restarts, crashes
 // and rebuilds (DESIGN.md §2 invariant 8).
 //
-// How (one round, EmitOnce): for every shard, read up to `batch` outbox
-// entries past the shard's cursor (engine/cursors.h, name "emitter": the
+// How (one round, EmitOnce): for every shard (starting after the shard the
+// last round stopped in, until the round holds `round_bytes_max` bytes of
+// messages), read up to
+// `batch` outbox entries past the shard's cursor (engine/cursors.h, name "emitter": the
 // last outbox key published and acknowledged), produce them with an
 // idempotent producer (acks=all, in key order, partition = shard %
 // partitions), wait until every message of the round is acknowledged, then
@@ -149,6 +151,14 @@ struct OutboxEmitterOptions {
   // Actions per shard per round (1..kEmitterBatchMax); also the recovery
   // window (see the header comment). Do not lower it across a crash.
   int batch = kEmitterBatchDefault;
+  // Message bytes (keys and values) after which a round takes no further
+  // entry (1..kEmitterRoundBytesMax; default kEmitterRoundBytesDefault):
+  // bounds the memory a round holds in flight. A round always produces at
+  // least one entry; the next round starts at the shard after the one this
+  // one stopped in, so every shard is served in turn. Unlike `batch`, it
+  // may change freely
+  // across restarts (a round still produces at most `batch` per shard).
+  int64_t round_bytes_max = kEmitterRoundBytesDefault;
   // How long a round waits for acknowledgements (librdkafka
   // message.timeout.ms), and recovery for the tail of the topic, before
   // failing with Unavailable. 1..kEmitterDeliveryTimeoutMsMax.

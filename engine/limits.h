@@ -232,6 +232,15 @@ inline constexpr int kEmitterDeliveryTimeoutMsMax = 600'000;
 // How long Run idles when nothing is pending (Notify wakes it earlier).
 inline constexpr int kEmitterIdleMsDefault = 1000;
 inline constexpr int kEmitterIdleMsMax = 60'000;
+// Message bytes (keys and values) one emitter round produces before it
+// stops taking more (the round's messages wait in librdkafka until they
+// are acknowledged). The change stream's messages are whole leads
+// (≈ 4–5 KiB): 500 per shard over 64 shards could hold ≈ 160 MiB in
+// flight; with this bound serve's peak RSS in a 2 M-event projection-live
+// run fell from ≈ 1,000 to ≈ 630 MiB at the same speed (docs/BENCHMARKS.md
+// "Change stream rounds bounded in bytes").
+inline constexpr int64_t kEmitterRoundBytesDefault = int64_t{16} << 20;
+inline constexpr int64_t kEmitterRoundBytesMax = int64_t{1} << 30;
 
 // --- engine/thread_priority: serve's background threads ---
 // Nice value serve's ingest, live projection and emitter threads run at

@@ -167,6 +167,43 @@ TEST_F(OutboxEmitterTest, EmitsEveryActionOnceInOrderPerShard) {
   EXPECT_THAT(messages.front().value, HasSubstr("\"action_id\":\"")) << "proto field names";
 }
 
+TEST_F(OutboxEmitterTest, RoundsStopAtTheByteLimitAndServeTheShardsInTurn) {
+  MockCluster cluster(4);
+  AddEvents({0, 1, 2}, 0, 50);
+  OutboxEmitterOptions options = Options(cluster, 100);
+  options.round_bytes_max = 1;  // every message is larger: one per round
+  auto emitter = MakeEmitter(options);
+  ASSERT_NE(emitter, nullptr);
+  // Shard 0 has 50 events of actions pending, yet the next rounds serve
+  // shards 1 and 2 before coming back to it.
+  auto cursors = [&] {
+    std::map<uint32_t, std::string> keys;
+    for (const auto& s : emitter->counters().shards) keys[s.shard.value()] = s.key;
+    return keys;
+  };
+  for (uint32_t shard : {0u, 1u, 2u, 0u}) {
+    std::map<uint32_t, std::string> before = cursors();
+    absl::StatusOr<size_t> n = emitter->EmitOnce();
+    ASSERT_OK(n.status());
+    EXPECT_EQ(*n, 1u);
+    std::map<uint32_t, std::string> after = cursors();
+    for (uint32_t s : {0u, 1u, 2u}) {
+      EXPECT_EQ(after[s] != before[s], s == shard) << "the round for shard " << shard
+                                                   << " moved shard " << s;
+    }
+  }
+  // A limit one message can reach still lets the round fill up to it.
+  options.round_bytes_max = 20'000;
+  auto second = MakeEmitter(options);
+  ASSERT_NE(second, nullptr);
+  absl::StatusOr<size_t> n = second->EmitOnce();
+  ASSERT_OK(n.status());
+  EXPECT_GT(*n, 1u);
+  EXPECT_LT(*n, 3 * ActionsFor(50) - 4);
+  Drain(*second);
+  ExpectEachActionOnce(Topic(cluster), 4);
+}
+
 TEST_F(OutboxEmitterTest, SeveralShardsShareFewerPartitions) {
   MockCluster cluster(2);
   AddEvents({0, 1, 2, 3, 4}, 0, 40);
@@ -327,6 +364,13 @@ TEST(OutboxEmitterCreate, BadOptionsAndUnreachableBrokersAreRejected) {
   EXPECT_THAT(OutboxEmitter::Create(log->get(), &source, options).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("delivery_timeout_ms")));
   options.delivery_timeout_ms = 1000;
+  options.round_bytes_max = 0;
+  EXPECT_THAT(OutboxEmitter::Create(log->get(), &source, options).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("round_bytes_max: 0")));
+  options.round_bytes_max = kEmitterRoundBytesMax + 1;
+  EXPECT_THAT(OutboxEmitter::Create(log->get(), &source, options).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("round_bytes_max")));
+  options.round_bytes_max = kEmitterRoundBytesMax;
   EXPECT_THAT(OutboxEmitter::Create(log->get(), &source, options).status(),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("unreachable")));
 }

@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "absl/strings/numbers.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/notification.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -35,21 +37,31 @@ void Write(ApiResponse response, httplib::Response& res) {
   res.set_header("Content-Type", response.content_type);
 }
 
-// httplib's pool, its worker threads named "ll-http" (named by the first
-// connection each serves: httplib starts them itself).
+// httplib's pool with its worker threads named "ll-http". httplib starts
+// them itself, so the constructor hands every worker one naming task that
+// waits until all have started: no worker can take two, so each is named
+// before the pool serves a connection.
 class NamedThreadPool final : public httplib::TaskQueue {
  public:
-  explicit NamedThreadPool(size_t threads) : pool_(threads) {}
-  void enqueue(std::function<void()> fn) override {
-    pool_.enqueue([fn = std::move(fn)] {
-      thread_local bool named = false;
-      if (!named) {
+  explicit NamedThreadPool(size_t threads) : pool_(threads) {
+    // Shared: a worker may still be returning from them after this returns.
+    struct Start {
+      explicit Start(int n) : started(n) {}
+      absl::BlockingCounter started;
+      absl::Notification all_started;
+    };
+    auto start = std::make_shared<Start>(static_cast<int>(threads));
+    for (size_t i = 0; i < threads; ++i) {
+      pool_.enqueue([start] {
         NameThisThread("ll-http");
-        named = true;
-      }
-      fn();
-    });
+        start->started.DecrementCount();
+        start->all_started.WaitForNotification();
+      });
+    }
+    start->started.Wait();
+    start->all_started.Notify();
   }
+  void enqueue(std::function<void()> fn) override { pool_.enqueue(std::move(fn)); }
   void shutdown() override { pool_.shutdown(); }
 
  private:
