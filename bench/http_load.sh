@@ -20,7 +20,7 @@
 # the script waits for it after wrk. It also prints serve's CPU seconds
 # (user + system, /proc) spent during the wrk run, and where the machine's
 # CPU went: serve by thread role (its threads are named, see README
-# "Operating serve"), wrk, the broker and the demo producer.
+# "Live projection thread (serve)"), wrk, the broker and the demo producer.
 #
 # Usage: bench/http_load.sh [--preload N] [--leads N] [--ingest-events N] [--rate R]
 #                           [--duration S] [--connections C] [--binary PATH]
@@ -126,12 +126,12 @@ if ((ingest_events > 0)); then
   wait_for 60 "ingest to start" reached $((preload + 7 * partitions + 1))
 fi
 # User + system CPU ticks so far of a process (/proc/PID/stat fields 14 and
-# 15; the name in field 2 has no spaces here).
-ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# 15; the name in field 2 has no spaces here); nothing once it has ended.
+ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || true; }
 # "role ticks" for each of serve's threads: the thread's name ("ll-http",
 # "ll-projector", ... engine/thread_priority.h; librdkafka's "rdk:*" and
 # RocksDB's "rocksdb:*" threads grouped; serve's main thread consumes
-# from Kafka and is "ll-main (consume)").
+# from Kafka and is "ll-main(consume)").
 serve_thread_ticks() {
   for f in /proc/"$serve_pid"/task/*/stat; do
     sed -E 's/^[0-9]+ \(([^)]*)\) /\1 /' "$f" 2>/dev/null
@@ -149,7 +149,7 @@ serve_thread_ticks >"$work/threads.before"
 broker_ticks_before=$(ticks_of "${pids[0]}")
 demo_pid=""
 ((ingest_events > 0)) && demo_pid=${pids[${#pids[@]} - 1]}
-demo_ticks_before=$([[ -n $demo_pid ]] && ticks_of "$demo_pid" || echo 0)
+demo_ticks_before=$([[ -z $demo_pid ]] || ticks_of "$demo_pid")
 during_pid=""
 if [[ -n $during ]]; then
   SERVE_PID=$serve_pid bash -c "$during" &
@@ -161,19 +161,22 @@ after=$(appended)
 ticks_after=$(ticks_of "$serve_pid")
 serve_thread_ticks >"$work/threads.after"
 broker_ticks_after=$(ticks_of "${pids[0]}")
-demo_ticks_after=$([[ -n $demo_pid ]] && ticks_of "$demo_pid" || echo 0)
+demo_ticks_after=$([[ -z $demo_pid ]] || ticks_of "$demo_pid")
 [[ -z $during_pid ]] || wait "$during_pid" || echo "http_load: --during command failed" >&2
 hz=$(getconf CLK_TCK)
 seconds() { awk -v t="$1" -v hz="$hz" 'BEGIN {printf "%.1f", t / hz}'; }
-echo "http_load: serve used $(seconds $((ticks_after - ticks_before))) CPU seconds during the run; load: $(uptime | sed 's/.*load/load/')"
+# CPU seconds between two tick counts of a process; "none" for a process
+# that did not run (no demo) or ended during the run.
+spent() { if [[ -n $1 && -n $2 ]]; then seconds $(($2 - $1)); else echo "none"; fi; }
 # Where the machine's CPU went during the run: every process of the
 # benchmark, and serve by thread role (CPU seconds; threads that ended
 # during the run are missing from the roles).
 wrk_cpu=$(awk '{printf "%.1f", $1 + $2}' "$work/wrk.time")
 echo "http_load: CPU seconds during the ${duration}s run on $(nproc) cores ($((duration * $(nproc))) available):" \
      "serve $(seconds $((ticks_after - ticks_before))), wrk $wrk_cpu," \
-     "broker $(seconds $((broker_ticks_after - broker_ticks_before)))," \
-     "demo producer $(seconds $((demo_ticks_after - demo_ticks_before)))"
+     "broker $(spent "$broker_ticks_before" "$broker_ticks_after")," \
+     "demo producer $(spent "$demo_ticks_before" "$demo_ticks_after");" \
+     "$(uptime | sed 's/.*load/load/')"
 echo "http_load: serve's CPU seconds by thread: $(awk -v hz="$hz" '
     NR == FNR { b[$1] = $2; next }
     { d = $2 - b[$1]; if (d > 0) printf "%s %.1f\n", $1, d / hz }' \

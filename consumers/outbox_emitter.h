@@ -4,9 +4,9 @@
 //
 // How (one round, EmitOnce): for every shard (starting after the shard the
 // last round stopped in, until the round holds `round_bytes_max` bytes of
-// messages), read up to
-// `batch` outbox entries past the shard's cursor (engine/cursors.h, name "emitter": the
-// last outbox key published and acknowledged), produce them with an
+// messages), read up to `batch` outbox entries past the shard's cursor
+// (engine/cursors.h, name "emitter": the last outbox key published and
+// acknowledged), produce them with an
 // idempotent producer (acks=all, in key order, partition = shard %
 // partitions), wait until every message of the round is acknowledged, then
 // store the cursors (one synced WriteBatch). A rebuilt projection writes
@@ -156,8 +156,8 @@ struct OutboxEmitterOptions {
   // bounds the memory a round holds in flight. A round always produces at
   // least one entry; the next round starts at the shard after the one this
   // one stopped in, so every shard is served in turn. Unlike `batch`, it
-  // may change freely
-  // across restarts (a round still produces at most `batch` per shard).
+  // may change freely across restarts (a round still produces at most
+  // `batch` per shard).
   int64_t round_bytes_max = kEmitterRoundBytesDefault;
   // How long a round waits for acknowledgements (librdkafka
   // message.timeout.ms), and recovery for the tail of the topic, before

@@ -44,10 +44,11 @@ int CurrentThreadNice();
 inline constexpr size_t kThreadNameBytesMax = 15;
 
 // Names the calling thread (what `top -H`, `ps -L`, perf and
-// /proc/PID/task/TID/comm show), cut to kThreadNameBytesMax bytes. serve's
-// threads are named "ll-<role>" (README "Operating serve"), so that the
-// CPU of each role can be read from /proc (bench/http_load.sh does). Never
-// fails: a name the kernel refuses leaves the thread's name as it was.
+// /proc/PID/task/TID/comm show), cut to kThreadNameBytesMax bytes.
+// serve's threads are named "ll-<role>" (README "Live projection
+// thread"), so that the CPU of each role can be read from /proc
+// (bench/http_load.sh does). Never fails: a name the kernel refuses leaves
+// the thread's name as it was.
 void NameThisThread(absl::string_view name);
 
 // The calling thread's name.

@@ -123,7 +123,7 @@ if ((base_nice < 10)); then
     bad "thread nice values: $low at 10 (want >= 4), $normal at $base_nice (want >= 8): $(echo $nices)"
 fi
 
-# serve's threads are named by role (README "Operating serve").
+# serve's threads are named by role (README "Live projection thread (serve)").
 names=$(cat /proc/"$SERVE"/task/*/comm)
 for role in ll-http ll-http-accept ll-projector ll-append ll-changes ll-control; do
   grep -qx -- "$role" <<<"$names" && ok || bad "no thread named $role among: $(echo $names)"
